@@ -1,0 +1,116 @@
+# keyquorum: one non-recursive Makefile.  Each directory contributes a
+# module.mk fragment that appends to the variables below; nothing recurses.
+#
+#   make                 build build/keyquorum (or build-san/ with SANITIZE)
+#   make check           install missing packages (as root), build, run every test
+#   make demo            install missing packages, build, run the demonstration
+#   make bench           benchmarks side by side with the peers
+#   make install         PREFIX, DESTDIR, BINDIR, MANDIR, UDEVRULESDIR
+#
+#   WERROR=1             warnings are errors (CI)
+#   SANITIZE=address,undefined   sanitizer build in build-san/
+
+VERSION := 0.1.0
+
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
+DATADIR      ?= $(PREFIX)/share
+UDEVRULESDIR ?= /lib/udev/rules.d
+BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+INSTALL    ?= install
+
+PKGS := libsodium libcrypto libssl libp11 libpcsclite libcurl jansson p11-kit-1
+
+ifeq ($(SANITIZE),)
+B := build
+else
+B := build-san
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wpointer-arith -Wcast-qual -Wundef
+HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+	-D_FORTIFY_SOURCE=2 -fPIE
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT ?= -O2
+KQ_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(HARDEN) \
+	-I. -Isrc -DKQ_VERSION='"$(VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+KQ_LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+KQ_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+
+ifneq ($(SANITIZE),)
+KQ_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -DKQ_SANITIZE=1
+KQ_LDFLAGS += -fsanitize=$(SANITIZE)
+HARDEN := $(filter-out -D_FORTIFY_SOURCE=2,$(HARDEN))
+endif
+
+ALL_CFLAGS = $(KQ_CFLAGS) $(CFLAGS) $(CPPFLAGS)
+ALL_LDFLAGS = $(KQ_LDFLAGS) $(LDFLAGS)
+
+# Filled by the fragments.
+BINS :=
+TEST_BINS :=
+CHECK_DEPS :=
+CLEAN_EXTRA :=
+
+.PHONY: all check demo bench install uninstall clean deps format format-check
+all:
+
+include src/common/module.mk
+include shamir/module.mk
+include $(wildcard hsm/module.mk)
+include $(wildcard ceremony/module.mk)
+include src/module.mk
+include tests/module.mk
+include $(wildcard tests/rig/module.mk)
+include $(wildcard bench/module.mk)
+include $(wildcard docs/module.mk)
+
+all: $(BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+deps:
+	@./tests/deps
+
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@B=$(B) ./tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) ./tests/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory OPT=-O3 all bench-bins
+	@B=$(B) ./bench/run
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 $(B)/keyquorum $(DESTDIR)$(BINDIR)/keyquorum
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/keyquorum
+
+clean:
+	rm -rf build build-san $(CLEAN_EXTRA)
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	@bad=$$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep -o '^[^:]*\.[ch]' | sort -u); \
+	if [ -n "$$bad" ]; then echo "not formatted: $$bad"; exit 1; fi

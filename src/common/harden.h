@@ -1,0 +1,21 @@
+/* keyquorum: process hardening and randomness. */
+#ifndef KQ_COMMON_HARDEN_H
+#define KQ_COMMON_HARDEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Call first in main(): RLIMIT_CORE 0, PR_SET_DUMPABLE 0, umask 077,
+ * stdin/stdout/stderr guaranteed open.  KQ_OK or KQ_ERR_PERM.
+ */
+int kq_harden_process(void);
+
+/*
+ * n bytes from the CSPRNG (OpenSSL's DRBG, seeded from getrandom(2)).
+ * Draw in large blocks: the cost is per call.  KQ_OK or KQ_ERR_RANDOM (buf
+ * wiped on failure).
+ */
+int kq_random(void *buf, size_t n);
+
+#endif
