@@ -26,9 +26,9 @@ INSTALL    ?= install
 PKGS := libsodium libcrypto libssl libp11 libpcsclite libcurl jansson p11-kit-1
 
 ifeq ($(SANITIZE),)
-B := build
+B ?= build
 else
-B := build-san
+B ?= build-san
 endif
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -65,15 +65,15 @@ CLEAN_EXTRA :=
 .PHONY: all check demo bench install uninstall clean deps format format-check
 all:
 
+# Libraries first (later fragments name them as prerequisites), then the
+# rest in any order.
 include src/common/module.mk
 include shamir/module.mk
 include $(wildcard hsm/module.mk)
 include $(wildcard ceremony/module.mk)
 include src/module.mk
 include tests/module.mk
-include $(wildcard tests/rig/module.mk)
-include $(wildcard bench/module.mk)
-include $(wildcard docs/module.mk)
+include $(sort $(wildcard tests/*/module.mk bench/module.mk docs/module.mk udev/module.mk))
 
 all: $(BINS)
 
@@ -106,7 +106,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/keyquorum
 
 clean:
-	rm -rf build build-san $(CLEAN_EXTRA)
+	rm -rf $(B) $(CLEAN_EXTRA)
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
