@@ -12,7 +12,7 @@
 
 enum kq_b64 {
 	KQ_B64_PADDED, /* standard alphabet, '=' padding (Go StdEncoding) */
-	KQ_B64_RAW,    /* standard alphabet, no padding (Go RawStdEncoding) */
+	KQ_B64_RAW, /* standard alphabet, no padding (Go RawStdEncoding) */
 };
 
 /* Characters of the encoding of n bytes, plus one for the NUL. */
@@ -28,11 +28,11 @@ int kq_hex_encode(char *out, size_t outcap, const uint8_t *in, size_t n);
  * KQ_OK, KQ_ERR_ENCODING, KQ_ERR_TOO_LONG (out too small).  On failure out
  * is wiped.
  */
-int kq_hex_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *in,
-    size_t inlen);
+int kq_hex_decode(
+    uint8_t *out, size_t outcap, size_t *outlen, const char *in, size_t inlen);
 
-int kq_b64_encode(char *out, size_t outcap, const uint8_t *in, size_t n,
-    enum kq_b64 v);
+int kq_b64_encode(
+    char *out, size_t outcap, const uint8_t *in, size_t n, enum kq_b64 v);
 
 /*
  * Decode exactly inlen characters of base64 in variant v: padding is
@@ -47,7 +47,7 @@ int kq_b64_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *in,
  * 16..33 bytes; otherwise padded standard base64.  Used by combine's
  * `--in auto`.  Same returns.
  */
-int kq_key_decode_vault(uint8_t *out, size_t outcap, size_t *outlen,
-    const char *in, size_t inlen);
+int kq_key_decode_vault(
+    uint8_t *out, size_t outcap, size_t *outlen, const char *in, size_t inlen);
 
 #endif

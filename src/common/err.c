@@ -12,7 +12,7 @@ struct kq_errinfo {
 
 static const struct kq_errinfo kq_errtab[] = {
 #define KQ_X_TAB(name, value, exitc, msg) {value, exitc, #name, msg},
-	KQ_ERRORS(KQ_X_TAB)
+    KQ_ERRORS(KQ_X_TAB)
 #undef KQ_X_TAB
 };
 

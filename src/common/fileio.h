@@ -15,8 +15,8 @@
  * path is as it was.  KQ_OK, KQ_ERR_EXISTS, KQ_ERR_NOSPC, KQ_ERR_PERM,
  * KQ_ERR_IO.
  */
-int kq_file_write_atomic(const char *path, const void *p, size_t n,
-    unsigned mode, int force);
+int kq_file_write_atomic(
+    const char *path, const void *p, size_t n, unsigned mode, int force);
 
 /*
  * Create path exclusively (O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC) with mode

@@ -44,7 +44,7 @@ int kq_read_line_tty(const char *prompt, size_t max, struct kq_sbuf **out);
 
 /*
  * An iterator over the lines of a buffer (for shares on stdin): returns
- * the next line (without CR/LF) in *line/*len, skipping nothing;
+ * the next line (without CR/LF) in *line and *len, skipping nothing;
  * 0 when a line was returned, 1 at the end.
  */
 struct kq_lines {
