@@ -98,12 +98,19 @@ bench: deps
 	@$(MAKE) --no-print-directory OPT=-O3 all bench-bins
 	@B=$(B) ./bench/run
 
+MAN1 := $(wildcard docs/*.1)
+MAN5 := $(wildcard docs/*.5)
+
 install: all
-	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	$(INSTALL) -m 0755 $(B)/keyquorum $(DESTDIR)$(BINDIR)/keyquorum
+	$(if $(MAN1),$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/keyquorum
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 
 clean:
 	rm -rf $(B) $(CLEAN_EXTRA)
