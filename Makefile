@@ -106,11 +106,14 @@ install: all
 	$(INSTALL) -m 0755 $(B)/keyquorum $(DESTDIR)$(BINDIR)/keyquorum
 	$(if $(MAN1),$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -m 0644 udev/70-keyquorum.rules $(DESTDIR)$(UDEVRULESDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/keyquorum
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-keyquorum.rules
 
 clean:
 	rm -rf $(B) $(CLEAN_EXTRA)
