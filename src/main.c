@@ -65,8 +65,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			r = verbs[i].fn(argc - 1, argv + 1);
+			kq_scrub_stack();
+			return r;
+		}
 	}
 	cli_errx(NULL, "unknown verb '%s' (try 'keyquorum --help')", argv[1]);
 	return KQ_EXIT_USAGE;

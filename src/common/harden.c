@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/rand.h>
+#include <sodium.h>
 
 #include "common/err.h"
 #include "common/secmem.h"
@@ -49,4 +50,60 @@ kq_random(void *buf, size_t n)
 		n -= chunk;
 	}
 	return KQ_OK;
+}
+
+/* Bytes of stack below the caller wiped by kq_scrub_stack(). */
+#define KQ_SCRUB_STACK_BYTES (256 * 1024)
+
+#if defined(__x86_64__)
+__attribute__((target("avx"))) static void
+kq_clear_ymm(void)
+{
+	__asm__ volatile("vzeroall" ::: "memory");
+}
+
+__attribute__((target("avx512f"))) static void
+kq_clear_zmm_high(void)
+{
+	/* vzeroall leaves zmm16..31 alone; the AVX-512 kernels may use them. */
+	__asm__ volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+	                 "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+	                 "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
+	                 "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+	                 "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
+	                 "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+	                 "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
+	                 "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+	                 "vpxord %%zmm24, %%zmm24, %%zmm24\n\t"
+	                 "vpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+	                 "vpxord %%zmm26, %%zmm26, %%zmm26\n\t"
+	                 "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+	                 "vpxord %%zmm28, %%zmm28, %%zmm28\n\t"
+	                 "vpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+	                 "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
+	                 "vpxord %%zmm31, %%zmm31, %%zmm31" ::
+	                     : "memory");
+}
+#endif
+
+__attribute__((noinline)) static void
+kq_scrub_stack_area(void)
+{
+	uint8_t area[KQ_SCRUB_STACK_BYTES];
+
+	sodium_memzero(area, sizeof(area));
+	__asm__ volatile("" : : "r"(area) : "memory");
+}
+
+void
+kq_scrub_stack(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		kq_clear_zmm_high();
+	if (__builtin_cpu_supports("avx"))
+		kq_clear_ymm();
+#endif
+	kq_scrub_stack_area();
 }

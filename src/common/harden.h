@@ -18,4 +18,13 @@ int kq_harden_process(void);
  */
 int kq_random(void *buf, size_t n);
 
+/*
+ * Wipe what secret-handling code may have left below the current stack
+ * pointer (spilled locals, and vector registers saved there by the dynamic
+ * linker's lazy-binding trampoline or by the kernel) and clear the vector
+ * registers themselves.  Call after a secret's last use on paths where
+ * the process goes on, and before exit.
+ */
+void kq_scrub_stack(void);
+
 #endif
