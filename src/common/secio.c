@@ -157,28 +157,45 @@ kq_tty_open(int *owned)
 	return isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
 }
 
+/* The signal that interrupted a terminal read (0: none). */
+static volatile sig_atomic_t kq_tty_signo;
+
+static void
+kq_tty_handler(int signo)
+{
+	kq_tty_signo = signo;
+}
+
+static const int kq_tty_signals[] = {
+    SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
+#define KQ_TTY_NSIG (sizeof(kq_tty_signals) / sizeof(kq_tty_signals[0]))
+
 /*
- * Read a line from the terminal, echo off when secret.  While echo is off
- * SIGINT/SIGTERM/SIGHUP/SIGTSTP are blocked except during the read itself,
- * which a signal interrupts (no SA_RESTART): echo is then restored and
- * KQ_ERR_INTERRUPTED returned; the signal stays pending and is delivered
- * when the caller restores the mask.
+ * Read a line from the terminal, echo off when secret (the pattern of
+ * OpenBSD's readpassphrase(3)).  While the terminal is changed, the job
+ * control and termination signals are caught: the read is interrupted
+ * (no SA_RESTART), the terminal restored, the old dispositions put back,
+ * and the signal raised again so that its usual action (terminate, stop)
+ * happens with echo back on.  A caller that survives it (a handler of its
+ * own) gets KQ_ERR_INTERRUPTED.
  */
 static int
 kq_tty_read(const char *prompt, size_t max, int secret, struct kq_sbuf **out)
 {
+	struct sigaction sa, saved_sa[KQ_TTY_NSIG];
 	struct termios saved, quiet;
-	sigset_t block, old;
-	int fd, owned, r, restore = 0;
+	size_t i;
+	int fd, owned, r, restore = 0, signo;
 
 	if ((fd = kq_tty_open(&owned)) < 0)
 		return KQ_ERR_TTY;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTSTP);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	kq_tty_signo = 0;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: the read returns EINTR */
+	sa.sa_handler = kq_tty_handler;
+	for (i = 0; i < KQ_TTY_NSIG; i++)
+		(void)sigaction(kq_tty_signals[i], &sa, &saved_sa[i]);
 	if (prompt != NULL &&
 	    (r = kq_write_all(fd, prompt, strlen(prompt))) != KQ_OK)
 		goto out;
@@ -196,9 +213,8 @@ kq_tty_read(const char *prompt, size_t max, int secret, struct kq_sbuf **out)
 		}
 		restore = 1;
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	r = kq_read_line_fd(fd, max, out);
-	sigprocmask(SIG_BLOCK, &block, NULL);
+	r = kq_tty_signo != 0 ? KQ_ERR_INTERRUPTED
+	                      : kq_read_line_fd(fd, max, out);
 	if (r == KQ_ERR_EMPTY && secret)
 		r = KQ_ERR_PIN_CANCELLED;
 out:
@@ -208,7 +224,17 @@ out:
 	}
 	if (owned)
 		close(fd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (i = 0; i < KQ_TTY_NSIG; i++)
+		(void)sigaction(kq_tty_signals[i], &saved_sa[i], NULL);
+	if ((signo = kq_tty_signo) != 0) {
+		if (r == KQ_OK) {
+			kq_sbuf_free(*out);
+			*out = NULL;
+		}
+		r = KQ_ERR_INTERRUPTED;
+		kq_tty_signo = 0;
+		(void)raise(signo);
+	}
 	return r;
 }
 
