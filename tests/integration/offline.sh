@@ -9,10 +9,10 @@ vec_root="$TOP/tests/vectors/vault_roottoken_sample.jsonl"
 head -c 32 /dev/urandom >"$T/secret"
 t_run "split 3-of-5 of a 32-byte secret" "$KQ" split -t 3 -n 5 --secret-file "$T/secret"
 cp "$T/out" "$T/shares"
-if [ "$(wc -l <"$T/shares")" = 5 ] && ! grep -vqE '^[A-Za-z0-9+/]{43}=$' "$T/shares"; then
-	t_ok "split prints 5 lines of 44-char padded base64 (Vault keys_base64)"
+if [ "$(wc -l <"$T/shares")" = 5 ] && ! grep -vqE '^[A-Za-z0-9+/]{44}$' "$T/shares"; then
+	t_ok "split prints 5 lines of 44-char base64 (Vault keys_base64)"
 else
-	t_fail "split prints 5 lines of 44-char padded base64" "$(cat "$T/shares")"
+	t_fail "split prints 5 lines of 44-char base64" "$(cat "$T/shares")"
 fi
 subsets_ok=1
 for s in "1 2 3" "1 2 4" "1 2 5" "1 3 4" "1 3 5" "1 4 5" "2 3 4" "2 3 5" "2 4 5" "3 4 5" "1 2 3 4 5" "5 3 1 2"; do
@@ -122,7 +122,7 @@ t_expect 6 "combine with the same share twice" "$KQ" combine <"$T/dup"
 t_grep "…names the lines" "lines 1 and 2" "$T/err"
 { sed -n 1p "$T/shares"; sed -n 1p "$T/hexshares"; } >"$T/mixed"
 t_expect 6 "combine with shares of unequal length" "$KQ" combine <"$T/mixed"
-t_grep "…names the line and both lengths" "line 2 has 12 bytes, on line 1 33" "$T/err"
+t_grep "…names the line and both lengths" "line 2 has 18 bytes, on line 1 33" "$T/err"
 { sed -n 1p "$T/shares"; printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n'; } >"$T/zero"
 t_expect 6 "combine with an x = 0 share" "$KQ" combine <"$T/zero"
 t_grep "…names the share" "line 2" "$T/err"
