@@ -77,6 +77,10 @@ include $(sort $(wildcard tests/*/module.mk bench/module.mk docs/module.mk udev/
 
 all: $(BINS)
 
+# After every fragment: prerequisites are expanded when read.
+.PHONY: tests
+tests: $(TEST_BINS)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

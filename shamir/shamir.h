@@ -23,9 +23,12 @@
  * recombine.  shares[i] must hold len + 1 bytes, for i < parts.  Before
  * returning, a threshold-sized subset is recombined in memory and compared
  * with the secret.
- * Returns KQ_OK, KQ_ERR_SHAMIR_EMPTY_SECRET, KQ_ERR_SHAMIR_THRESHOLD,
- * KQ_ERR_SHAMIR_PARTS, KQ_ERR_RANDOM, KQ_ERR_NOMEM, KQ_ERR_SHAMIR_SELFCHECK.
- * On failure every shares[i] is wiped.
+ * Returns KQ_OK, KQ_ERR_SHAMIR_EMPTY_SECRET, KQ_ERR_SHAMIR_THRESHOLD
+ * (threshold < 2), KQ_ERR_SHAMIR_PARTS (parts < threshold or > 255),
+ * KQ_ERR_INVALID (a NULL pointer), KQ_ERR_RANDOM, KQ_ERR_NOMEM,
+ * KQ_ERR_SHAMIR_SELFCHECK.  Argument errors leave shares untouched; on any
+ * later failure every shares[i] is wiped.
+ * Small secrets use a wiped stack scratch; larger ones kq_secalloc memory.
  */
 int shamir_split(const uint8_t *secret, size_t len, unsigned threshold,
     unsigned parts, uint8_t *const *shares);
@@ -33,20 +36,24 @@ int shamir_split(const uint8_t *secret, size_t len, unsigned threshold,
 /*
  * Combine n shares of share_len bytes each into secret (share_len - 1 bytes).
  * Returns KQ_OK, KQ_ERR_SHAMIR_TOO_FEW (n < 2), KQ_ERR_SHAMIR_SHORT
- * (share_len < 2), KQ_ERR_SHAMIR_ZERO_X, KQ_ERR_SHAMIR_DUP_X, KQ_ERR_NOMEM.
+ * (share_len < 2), KQ_ERR_SHAMIR_ZERO_X, KQ_ERR_SHAMIR_DUP_X (zero x is
+ * reported first when both), KQ_ERR_INVALID (a NULL pointer).  Any n is
+ * accepted; more than 255 shares necessarily repeat an x.
  * Like Vault, it cannot tell fewer than threshold or wrong shares: callers
  * that hold commitments check them.  On failure secret is wiped.
  */
-int shamir_combine(const uint8_t *const *shares, size_t n, size_t share_len,
-    uint8_t *secret);
+int shamir_combine(
+    const uint8_t *const *shares, size_t n, size_t share_len, uint8_t *secret);
 
 /*
  * The same check combine makes, on shares of unequal lengths too:
  * KQ_ERR_SHAMIR_LENGTH when lens differ.  Lets the CLI name the problem
- * before allocating.
+ * before allocating.  Codes in this order of precedence: KQ_ERR_INVALID,
+ * KQ_ERR_SHAMIR_TOO_FEW, KQ_ERR_SHAMIR_SHORT, KQ_ERR_SHAMIR_LENGTH,
+ * KQ_ERR_SHAMIR_ZERO_X, KQ_ERR_SHAMIR_DUP_X.
  */
-int shamir_check_shares(const uint8_t *const *shares, const size_t *lens,
-    size_t n);
+int shamir_check_shares(
+    const uint8_t *const *shares, const size_t *lens, size_t n);
 
 /* GF(2^8) kernels; all give identical results. */
 enum shamir_kernel {

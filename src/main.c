@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ceremony/ceremony.h"
 #include "cli.h"
 #include "common/err.h"
 #include "common/harden.h"
@@ -49,6 +50,9 @@ main(int argc, char **argv)
 		return cli_fail(NULL, r, "hardening the process");
 	if ((r = kq_secmem_init()) != KQ_OK)
 		return cli_fail(NULL, r, "initialising libsodium");
+	/* Before any JSON is made: every jansson block is wiped on free. */
+	if ((r = ceremony_json_init()) != KQ_OK)
+		return cli_fail(NULL, r, "initialising JSON");
 	if (argc < 2) {
 		usage(stderr);
 		return KQ_EXIT_USAGE;

@@ -9,6 +9,3 @@ KQ_LIBS_ALL = $(wildcard $(CEREMONY_LIB)) $(HSM_LIB) $(SHAMIR_LIB) $(COMMON_LIB)
 
 $(B)/tests/unit/test_%: $(B)/tests/unit/test_%.o $(CEREMONY_LIB) $(HSM_LIB) $(SHAMIR_LIB) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(CEREMONY_LIB) $(HSM_LIB) $(SHAMIR_LIB) $(COMMON_LIB) $(KQ_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
-
-.PHONY: tests
-tests: $(TEST_BINS)

@@ -104,6 +104,12 @@ enum kq_exit {
 	    "the token has no room for the object")                                             \
 	X(KQ_ERR_KEY_TYPE, -311, KQ_EXIT_TOKEN,                                                 \
 	    "the key type is not usable for sealing")                                           \
+	/* PC/SC (hsm/pcsc.c): -320 .. -329 */                                                  \
+	X(KQ_ERR_READER_NOT_FOUND, -320, KQ_EXIT_TOKEN, "no such smartcard reader")             \
+	X(KQ_ERR_NO_READERS, -321, KQ_EXIT_TOKEN,                                               \
+	    "no smartcard reader is connected")                                                 \
+	X(KQ_ERR_PCSC_NO_SERVICE, -322, KQ_EXIT_TOKEN,                                          \
+	    "the smartcard service (pcscd) is not running")                                     \
 	/* Vault / OpenBao: -400 .. -499 */                                                     \
 	X(KQ_ERR_VAULT, -400, KQ_EXIT_VAULT,                                                    \
 	    "the Vault server returned an error")                                               \
@@ -128,6 +134,10 @@ enum kq_exit {
 	    "Vault is already initialised")                                                     \
 	X(KQ_ERR_VAULT_PERMISSION, -411, KQ_EXIT_VAULT,                                         \
 	    "Vault refused the request: permission denied")                                     \
+	X(KQ_ERR_VAULT_DROPPED, -412, KQ_EXIT_VAULT,                                            \
+	    "the connection to Vault broke before its answer (check Vault's state)")           \
+	X(KQ_ERR_VAULT_NOT_INITIALIZED, -413, KQ_EXIT_VAULT,                                    \
+	    "Vault is not initialised")                                                         \
 	/* integrity: -500 .. -599 */                                                           \
 	X(KQ_ERR_INTEGRITY, -500, KQ_EXIT_INTEGRITY,                                            \
 	    "the data fails its integrity check")                                               \
@@ -143,6 +153,15 @@ enum kq_exit {
 	    "the transcript's hash chain is broken")                                            \
 	X(KQ_ERR_OTP, -506, KQ_EXIT_INTEGRITY,                                                  \
 	    "the OTP and the encoded token do not fit together")                                \
+	/* ceremony engine: -600 .. -699 */                                                     \
+	X(KQ_ERR_PROGRESS_LOST, -600, KQ_EXIT_VAULT,                                            \
+	    "Vault lost the progress of this ceremony (restarted or reset)")                   \
+	X(KQ_ERR_QUORUM_SHORT, -601, KQ_EXIT_ERROR,                                             \
+	    "no more holders to ask: the quorum was not reached")                               \
+	X(KQ_ERR_HOLDER_UNKNOWN, -602, KQ_EXIT_USAGE, "no holder of the set has that name")     \
+	X(KQ_ERR_DRILL_FAILED, -603, KQ_EXIT_INTEGRITY,                                         \
+	    "one or more holders failed the drill")                                             \
+	X(KQ_ERR_NOT_ENROLLED, -604, KQ_EXIT_ERROR, "the holder has no share enrolled")         \
 	/* end */
 
 enum kq_err {

@@ -1,0 +1,293 @@
+/*
+ * bench_shamir: in-process throughput and latency of shamir_split and
+ * shamir_combine, per kernel, beside the floors they cannot beat: memcpy
+ * bandwidth, the CSPRNG (RAND_bytes in 64 KiB requests, as kq_random uses
+ * it) and libsodium's ChaCha20 keystream.
+ *
+ * Prints a table, then one line per figure for scripts:
+ *   BENCH name=<what> kernel=<k> size=<bytes> k=<t> n=<n> value=<v> unit=<u>
+ * Each figure is the median over repeated runs (the machine is shared, so
+ * medians are steadier than means).
+ *
+ *   bench_shamir [--quick]      --quick: fewer sizes, shorter runs
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <sodium.h>
+
+#include "common/err.h"
+#include "common/harden.h"
+#include "common/secmem.h"
+#include "shamir/gf256.h"
+#include "shamir/shamir.h"
+
+#define MIB (1024u * 1024u)
+#define MAXREP 64
+
+static double min_time = 0.25; /* seconds per figure */
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* What one timed run does: `calls` operations. */
+struct job {
+	int (*fn)(struct job *j);
+	const uint8_t *secret;
+	uint8_t *out;
+	uint8_t **shares;
+	size_t len, size;
+	unsigned k, n;
+	long calls;
+};
+
+/*
+ * Seconds per operation: runs of j->calls operations, repeated until
+ * min_time has passed (at least 3 runs), median.
+ */
+static double
+measure(struct job *j)
+{
+	double t[MAXREP], t0, start = now();
+	int reps = 0;
+	long c;
+
+	do {
+		t0 = now();
+		for (c = 0; c < j->calls; c++)
+			if (j->fn(j) != KQ_OK) {
+				fprintf(stderr, "bench: operation failed\n");
+				exit(1);
+			}
+		t[reps++] = (now() - t0) / (double)j->calls;
+	} while (reps < MAXREP && (reps < 3 || now() - start < min_time));
+	return median(t, reps);
+}
+
+static int
+op_split(struct job *j)
+{
+	return shamir_split(j->secret, j->len, j->k, j->n, j->shares);
+}
+
+static int
+op_combine(struct job *j)
+{
+	return shamir_combine(
+	    (const uint8_t *const *)j->shares, j->k, j->len + 1, j->out);
+}
+
+static int
+op_memcpy(struct job *j)
+{
+	memcpy(j->out, j->secret, j->size);
+	return KQ_OK;
+}
+
+static int
+op_rand(struct job *j)
+{
+	size_t o;
+
+	for (o = 0; o < j->size; o += 65536)
+		if (RAND_bytes(j->out + o, 65536) != 1)
+			return KQ_ERR_RANDOM;
+	return KQ_OK;
+}
+
+static int
+op_rand_small(struct job *j)
+{
+	return kq_random(j->out, j->size);
+}
+
+static int
+op_chacha(struct job *j)
+{
+	static const uint8_t key[32], nonce[8];
+	size_t o;
+
+	for (o = 0; o < j->size; o += 65536)
+		crypto_stream_chacha20(j->out + o, 65536, nonce, key);
+	return KQ_OK;
+}
+
+static void
+emit(const char *name, const char *kernel, size_t size, unsigned k, unsigned n,
+    double value, const char *unit)
+{
+	printf("BENCH name=%s kernel=%s size=%zu k=%u n=%u value=%.3f "
+	       "unit=%s\n",
+	    name, kernel, size, k, n, value, unit);
+}
+
+static void
+fill(uint8_t *p, size_t n)
+{
+	if (kq_random(p, n) != KQ_OK)
+		exit(1);
+}
+
+/* Floors: returns MB/s of memcpy, RAND_bytes, chacha20. */
+static void
+floors(uint8_t *a, uint8_t *b, double *mcpy, double *rnd)
+{
+	struct job j = {0};
+	double s;
+
+	printf("\n%-44s %12s\n", "floor", "MB/s");
+	j.secret = a;
+	j.out = b;
+	j.size = 16 * MIB;
+	j.calls = 1;
+	j.fn = op_memcpy;
+	s = measure(&j);
+	*mcpy = (double)j.size / s / 1e6;
+	printf("%-44s %12.0f\n", "memcpy 16 MiB", *mcpy);
+	emit("floor_memcpy", "-", j.size, 0, 0, *mcpy, "MB/s");
+	j.fn = op_rand;
+	s = measure(&j);
+	*rnd = (double)j.size / s / 1e6;
+	printf("%-44s %12.0f\n", "RAND_bytes, 64 KiB requests", *rnd);
+	emit("floor_rand_bytes", "-", j.size, 0, 0, *rnd, "MB/s");
+	j.fn = op_chacha;
+	s = measure(&j);
+	printf("%-44s %12.0f\n", "crypto_stream_chacha20, 64 KiB requests",
+	    (double)j.size / s / 1e6);
+	emit("floor_chacha20", "-", j.size, 0, 0, (double)j.size / s / 1e6,
+	    "MB/s");
+	j.fn = op_rand_small;
+	j.size = 104; /* what a 32-byte 3-of-5 split draws */
+	j.calls = 2000;
+	s = measure(&j);
+	printf("%-44s %9.0f ns\n", "kq_random(104 bytes), one call", s * 1e9);
+	emit("floor_kq_random_call", "-", j.size, 0, 0, s * 1e9, "ns");
+}
+
+/* One (kernel, size, k, n) row: split and combine. */
+static void
+row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
+    size_t len, unsigned k, unsigned n, double mcpy, double rnd)
+{
+	struct job j = {0};
+	double ss, sc;
+
+	j.secret = secret;
+	j.out = out;
+	j.shares = shares;
+	j.len = len;
+	j.k = k;
+	j.n = n;
+	j.calls = len <= 4096 ? 20000 : 1;
+	j.fn = op_split;
+	ss = measure(&j);
+	j.fn = op_combine;
+	sc = measure(&j);
+	if (memcmp(out, secret, len) != 0) {
+		fprintf(stderr, "bench: combine gave a wrong secret\n");
+		exit(1);
+	}
+	if (len <= 4096) {
+		printf("%-12s %9zu %3u-of-%-3u split %8.3f us  combine %8.3f "
+		       "us\n",
+		    kname, len, k, n, ss * 1e6, sc * 1e6);
+		emit("split_latency", kname, len, k, n, ss * 1e6, "us");
+		emit("combine_latency", kname, len, k, n, sc * 1e6, "us");
+		return;
+	}
+	printf("%-12s %9zu %3u-of-%-3u split %8.0f MB/s (x%.2f of RAND/(k-1)) "
+	       " combine %8.0f MB/s (x%.2f of memcpy)\n",
+	    kname, len, k, n, (double)len / ss / 1e6,
+	    (double)len / ss / 1e6 / (rnd / (k - 1)), (double)len / sc / 1e6,
+	    (double)len / sc / 1e6 / mcpy);
+	emit("split", kname, len, k, n, (double)len / ss / 1e6, "MB/s");
+	emit("combine", kname, len, k, n, (double)len / sc / 1e6, "MB/s");
+	emit("split_vs_rand_floor", kname, len, k, n,
+	    (double)len / ss / 1e6 / (rnd / (k - 1)), "ratio");
+	emit("combine_vs_memcpy", kname, len, k, n,
+	    (double)len / sc / 1e6 / mcpy, "ratio");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const size_t sizes[] = {32, MIB, 16 * MIB, 64 * MIB};
+	static const unsigned kn[][2] = {{3, 5}, {5, 10}, {10, 20}};
+	const struct gf256_kernel *const *ks;
+	size_t nk, i, si, ci, maxlen = 64 * MIB;
+	uint8_t *secret, *out, *mem, *shares[20];
+	double mcpy, rnd;
+	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+
+	if (kq_secmem_init() != KQ_OK)
+		return 1;
+	if (quick) {
+		min_time = 0.05;
+		maxlen = 16 * MIB;
+	}
+	secret = malloc(maxlen);
+	out = malloc(maxlen);
+	mem = malloc(20 * (maxlen + 1));
+	if (secret == NULL || out == NULL || mem == NULL)
+		return 1;
+	fill(secret, maxlen);
+	memset(out, 0, maxlen);
+	memset(mem, 0, 20 * (maxlen + 1));
+	for (i = 0; i < 20; i++)
+		shares[i] = mem + i * (maxlen + 1);
+
+	printf("keyquorum shamir benchmark (in-process; auto kernel: %s)\n",
+	    gf256_kernel()->name);
+	floors(secret, out, &mcpy, &rnd);
+
+	/* The automatic kernel: every size and (k, n). */
+	printf("\n%-12s %9s %10s\n", "kernel", "bytes", "k-of-n");
+	for (ci = 0; ci < 3; ci++)
+		for (si = 0; si < 4; si++) {
+			if (sizes[si] > maxlen)
+				continue;
+			row("auto", secret, out, shares, sizes[si], kn[ci][0],
+			    kn[ci][1], mcpy, rnd);
+		}
+
+	/* Each kernel: 32 B, 1 MiB and 16 MiB at 3-of-5. */
+	ks = gf256_kernel_list(&nk);
+	for (i = 0; i < nk; i++) {
+		if (!ks[i]->usable())
+			continue;
+		gf256_kernel_force(ks[i]);
+		for (si = 0; si < 3; si++)
+			row(ks[i]->name, secret, out, shares, sizes[si], 3, 5,
+			    mcpy, rnd);
+	}
+	gf256_kernel_force(NULL);
+	free(secret);
+	free(out);
+	free(mem);
+	return 0;
+}

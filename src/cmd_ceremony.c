@@ -1,0 +1,1070 @@
+/*
+ * keyquorum ceremony: a quorum of holders, one token at a time, acting on
+ * Vault / OpenBao (init, unseal, generate-root) or proving their shares
+ * open (drill).  The engine (ceremony/engine.c) does the work; this file
+ * parses options, talks to Vault around it and renders what happens.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ceremony/ceremony.h"
+#include "cli.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/secio.h"
+#include "common/secmem.h"
+#include "hsm/hsm.h"
+#include "ui.h"
+
+static const char ceremony_help[] =
+    "usage: keyquorum ceremony init --custody FILE [--recovery]\n"
+    "                          [--root-token-out FILE] [options]\n"
+    "       keyquorum ceremony unseal --custody FILE [options]\n"
+    "       keyquorum ceremony generate-root --custody FILE [--nonce N]\n"
+    "                          [--out FILE] [--otp-out FILE] [--otp-file FILE]\n"
+    "                          [--cancel] [options]\n"
+    "       keyquorum ceremony drill --custody FILE [options]\n"
+    "\n"
+    "Collect a quorum of holders, one token at a time: each token is\n"
+    "identified by its key's fingerprint, its PIN asked, the holder's share\n"
+    "unsealed on the token and checked against its commitment before use.\n"
+    "\n"
+    "  --custody FILE          the custody set (keyquorum-custody(5))\n"
+    "  --holders A,B,C         scripted: these holders' tokens, in order\n"
+    "                          (default: interactive, wait for tokens)\n"
+    "  --holder NAME           remote holder: only NAME's part; Vault\n"
+    "                          aggregates the progress\n"
+    "  --pin-source NAME=SRC   SRC is file:PATH or fd:N (repeatable)\n"
+    "  --allow-final-try       may spend a PIN's last try\n"
+    "  --yes                   do not ask for confirmation\n"
+    "  --json                  one JSON event per line (docs/json-events.md)\n"
+    "  --transcript FILE       default: the custody file + .transcript\n"
+    "  --module PATH           PKCS#11 module for every holder\n"
+    "  --wait SECONDS          interactive: give up waiting after SECONDS\n"
+    "  --address URL, --ca-cert FILE, --ca-path DIR, --client-cert FILE,\n"
+    "  --client-key FILE, --token-file FILE, --namespace NS, --timeout S\n"
+    "                          Vault connection (else VAULT_ADDR, ...)\n"
+    "init:\n"
+    "  --recovery              recovery keys (auto-unseal; kind vault-recovery)\n"
+    "  --root-token-out FILE   write the initial root token (0600, new file)\n"
+    "generate-root:\n"
+    "  --nonce N               join the attempt N instead of starting one\n"
+    "  --out FILE              write the root token (0600, new file)\n"
+    "  --otp-out FILE          keep the OTP of an attempt started here\n"
+    "  --otp-file FILE         the OTP, to decode a token completed here\n"
+    "  --cancel                cancel the attempt in progress\n"
+    "\n"
+    "Exit status: 0 ok, 1 error or interrupted, 2 usage, 3 PIN, 4 token,\n"
+    "5 Vault, 6 integrity (tampered share, commitment, failed drill).\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct cer_args {
+	const char *sub;
+	const char *custody;
+	const char *transcript;
+	const char *module;
+	const char *holder_one;
+	char *holders_buf;
+	const char *holders[CUSTODY_MAX_HOLDERS];
+	size_t n_holders;
+	struct ceremony_pin_source pins[CUSTODY_MAX_HOLDERS];
+	size_t n_pins;
+	int yes, json, allow_final_try, recovery, cancel;
+	long wait_s;
+	const char *root_out, *out, *nonce, *otp_out, *otp_file;
+	struct vault_config vcfg;
+};
+
+/* What every sub-verb holds; released by cer_end. */
+struct cer_run {
+	struct cer_args *a;
+	struct ui ui;
+	struct custody_set *cs;
+	struct transcript *tr;
+	struct vault_client *vc;
+	struct ceremony_opts o;
+	char tr_path[4096];
+	char detail[CEREMONY_DETAIL_MAX * 2];
+};
+
+static int
+split_holders(struct cer_args *a, const char *s)
+{
+	char *p, *save = NULL;
+
+	free(a->holders_buf);
+	if ((a->holders_buf = strdup(s)) == NULL)
+		return -1;
+	a->n_holders = 0;
+	for (p = strtok_r(a->holders_buf, ",", &save); p != NULL;
+	     p = strtok_r(NULL, ",", &save)) {
+		if (a->n_holders == CUSTODY_MAX_HOLDERS || *p == '\0')
+			return -1;
+		a->holders[a->n_holders++] = p;
+	}
+	return a->n_holders > 0 ? 0 : -1;
+}
+
+static int
+add_pin(struct cer_args *a, char *s)
+{
+	char *eq = strchr(s, '=');
+
+	if (eq == NULL || eq == s || a->n_pins == CUSTODY_MAX_HOLDERS)
+		return -1;
+	if (strncmp(eq + 1, "file:", 5) != 0 && strncmp(eq + 1, "fd:", 3) != 0)
+		return -1;
+	*eq = '\0';
+	a->pins[a->n_pins].holder = s;
+	a->pins[a->n_pins].source = eq + 1;
+	a->n_pins++;
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct cer_args *a)
+{
+	static const struct option opts[] = {
+	    {"custody", required_argument, NULL, 'c'},
+	    {"holders", required_argument, NULL, 'H'},
+	    {"holder", required_argument, NULL, 'O'},
+	    {"pin-source", required_argument, NULL, 'p'},
+	    {"allow-final-try", no_argument, NULL, 'F'},
+	    {"yes", no_argument, NULL, 'y'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"transcript", required_argument, NULL, 't'},
+	    {"module", required_argument, NULL, 'm'},
+	    {"wait", required_argument, NULL, 'w'},
+	    {"address", required_argument, NULL, 'A'},
+	    {"ca-cert", required_argument, NULL, 'C'},
+	    {"ca-path", required_argument, NULL, 'P'},
+	    {"client-cert", required_argument, NULL, 'X'},
+	    {"client-key", required_argument, NULL, 'K'},
+	    {"token-file", required_argument, NULL, 'T'},
+	    {"namespace", required_argument, NULL, 'N'},
+	    {"timeout", required_argument, NULL, 'S'},
+	    {"recovery", no_argument, NULL, 'R'},
+	    {"root-token-out", required_argument, NULL, 'r'},
+	    {"nonce", required_argument, NULL, 'n'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"otp-out", required_argument, NULL, 'u'},
+	    {"otp-file", required_argument, NULL, 'U'},
+	    {"cancel", no_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *verb = "ceremony";
+	unsigned v;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			a->custody = optarg;
+			break;
+		case 'H':
+			if (split_holders(a, optarg) != 0)
+				return cli_usage_error(verb,
+				    "--holders wants NAME,NAME,... (at most %d)",
+				    CUSTODY_MAX_HOLDERS);
+			break;
+		case 'O':
+			a->holder_one = optarg;
+			break;
+		case 'p':
+			if (add_pin(a, optarg) != 0)
+				return cli_usage_error(verb,
+				    "--pin-source wants NAME=file:PATH or "
+				    "NAME=fd:N");
+			break;
+		case 'F':
+			a->allow_final_try = 1;
+			break;
+		case 'y':
+			a->yes = 1;
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		case 't':
+			a->transcript = optarg;
+			break;
+		case 'm':
+			a->module = optarg;
+			break;
+		case 'w':
+			if (cli_parse_uint(optarg, 1, 86400 * 7, &v) != 0)
+				return cli_usage_error(
+				    verb, "--wait wants seconds");
+			a->wait_s = (long)v;
+			break;
+		case 'A':
+			a->vcfg.address = optarg;
+			break;
+		case 'C':
+			a->vcfg.ca_cert = optarg;
+			break;
+		case 'P':
+			a->vcfg.ca_path = optarg;
+			break;
+		case 'X':
+			a->vcfg.client_cert = optarg;
+			break;
+		case 'K':
+			a->vcfg.client_key = optarg;
+			break;
+		case 'T':
+			a->vcfg.token_file = optarg;
+			break;
+		case 'N':
+			a->vcfg.namespace = optarg;
+			break;
+		case 'S':
+			if (cli_parse_uint(optarg, 1, 3600, &v) != 0)
+				return cli_usage_error(
+				    verb, "--timeout wants seconds");
+			a->vcfg.timeout_s = (long)v;
+			break;
+		case 'R':
+			a->recovery = 1;
+			break;
+		case 'r':
+			a->root_out = optarg;
+			break;
+		case 'n':
+			a->nonce = optarg;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
+		case 'u':
+			a->otp_out = optarg;
+			break;
+		case 'U':
+			a->otp_file = optarg;
+			break;
+		case 'x':
+			a->cancel = 1;
+			break;
+		case 'h':
+			cli_help(ceremony_help);
+			return -1;
+		default:
+			return cli_usage_error(verb, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(
+		    verb, "unexpected argument '%s'", argv[optind]);
+	if (a->custody == NULL)
+		return cli_usage_error(verb, "--custody FILE is required");
+	if (a->holder_one != NULL && a->holders_buf != NULL)
+		return cli_usage_error(
+		    verb, "--holder and --holders exclude each other");
+	return 0;
+}
+
+/* Ask once on the terminal; --yes answers.  1: go on. */
+static int
+confirm(struct cer_run *run, const char *question)
+{
+	struct kq_sbuf *ans = NULL;
+	int ok = 0;
+
+	if (run->a->yes)
+		return 1;
+	if (kq_read_line_tty(question, 16, &ans) != KQ_OK)
+		return 0;
+	ok = kq_sbuf_len(ans) >= 1 &&
+	    (kq_sbuf_ptr(ans)[0] == 'y' || kq_sbuf_ptr(ans)[0] == 'Y');
+	kq_sbuf_free(ans);
+	return ok;
+}
+
+static int cer_fail(struct cer_run *run, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+cer_fail(struct cer_run *run, int r, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ui_say(&run->ui, CEREMONY_EV_ERROR, r, NULL, "%s", msg);
+	return kq_exit_status(r);
+}
+
+static int
+cer_begin(
+    struct cer_run *run, struct cer_args *a, const char *op, int need_vault)
+{
+	struct sigaction sa;
+	const char *env;
+	int r;
+
+	run->a = a;
+	ui_init(&run->ui, a->json);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: blocking waits end */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ceremony_json_init();
+	run->detail[0] = '\0';
+	r = custody_load(a->custody, &run->cs, run->detail);
+	if (r != KQ_OK)
+		return cer_fail(run, r, "%s: %s%s%s", a->custody,
+		    kq_strerror(r), run->detail[0] ? ": " : "", run->detail);
+	if (a->transcript != NULL)
+		snprintf(
+		    run->tr_path, sizeof(run->tr_path), "%s", a->transcript);
+	else
+		snprintf(run->tr_path, sizeof(run->tr_path), "%s.transcript",
+		    a->custody);
+	if ((r = transcript_open(run->tr_path, &run->tr, run->detail)) != KQ_OK)
+		return cer_fail(run, r, "transcript %s: %s%s%s", run->tr_path,
+		    kq_strerror(r), run->detail[0] ? ": " : "", run->detail);
+	if (a->holder_one != NULL) {
+		a->holders[0] = a->holder_one;
+		a->n_holders = 1;
+	}
+	run->o.op = op;
+	run->o.module = a->module;
+	if (a->holder_one != NULL || a->holders_buf != NULL) {
+		run->o.holders = a->holders;
+		run->o.n_holders = a->n_holders;
+	}
+	run->o.pins = a->pins;
+	run->o.n_pins = a->n_pins;
+	run->o.allow_final_try = a->allow_final_try;
+	run->o.wait_s = a->wait_s;
+	run->o.stop = &stop_flag;
+	run->o.on_event = ui_event;
+	run->o.event_arg = &run->ui;
+	run->o.transcript = run->tr;
+	if (!need_vault)
+		return 0;
+	/* --address, then VAULT_ADDR (as the vault CLI), then the set's. */
+	env = getenv("VAULT_ADDR");
+	if (a->vcfg.address == NULL && (env == NULL || *env == '\0'))
+		a->vcfg.address = run->cs->vault_address;
+	r = vault_client_new(&a->vcfg, &run->vc, run->detail);
+	if (r != KQ_OK)
+		return cer_fail(run, r, "Vault client: %s%s%s", kq_strerror(r),
+		    run->detail[0] ? ": " : "", run->detail);
+	return 0;
+}
+
+static void
+cer_end(struct cer_run *run)
+{
+	vault_client_free(run->vc);
+	transcript_close(run->tr);
+	custody_free(run->cs);
+	free(run->a->holders_buf);
+}
+
+static int
+vault_fail(struct cer_run *run, int r, const char *what)
+{
+	ceremony_log(run->tr, run->cs, run->o.op, "error", NULL, NULL, NULL,
+	    vault_client_detail(run->vc));
+	return cer_fail(run, r, "%s: %s: %s", what, kq_strerror(r),
+	    vault_client_detail(run->vc));
+}
+
+/* Vault's state, checked against the set; shown to the operator. */
+static int
+vault_state(struct cer_run *run, struct vault_seal_status *st)
+{
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if ((r = vault_seal_status(run->vc, st)) != KQ_OK)
+		return vault_fail(run, r, "reading Vault's seal status");
+	if (run->cs->vault_cluster_id != NULL && st->cluster_id[0] != '\0' &&
+	    strcmp(run->cs->vault_cluster_id, st->cluster_id) != 0)
+		return cer_fail(run, KQ_ERR_VAULT,
+		    "Vault's cluster id is %s but the custody set belongs to "
+		    "cluster %s: wrong Vault",
+		    st->cluster_id, run->cs->vault_cluster_id);
+	ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+	    "%s %s: %s, %s, seal type %s, progress %u/%u (%u key%s)",
+	    st->flavor == VAULT_FLAVOR_OPENBAO ? "OpenBao" : "Vault",
+	    st->version[0] ? st->version : "?",
+	    st->initialized ? "initialised" : "not initialised",
+	    st->sealed ? "sealed" : "unsealed", st->type[0] ? st->type : "?",
+	    st->progress, st->t, st->n, st->n == 1 ? "" : "s");
+	return 0;
+}
+
+static int
+collect(struct cer_run *run, const struct ceremony_sink *sink, int *status)
+{
+	int r;
+
+	run->detail[0] = '\0';
+	r = ceremony_collect(run->cs, &run->o, sink, status, run->detail);
+	if (r == KQ_ERR_INTERRUPTED)
+		ui_say(&run->ui, CEREMONY_EV_ERROR, r, NULL,
+		    "interrupted: shares wiped, tokens logged out; the abort "
+		    "is recorded in %s",
+		    run->tr_path);
+	else if (r != KQ_OK && run->o.holders != NULL)
+		ui_say(&run->ui, CEREMONY_EV_ERROR, r, NULL, "%s",
+		    run->detail[0] ? run->detail : kq_strerror(r));
+	return r;
+}
+
+/* ---- write a secret to a new file or the terminal, never both ---- */
+
+static int
+open_secret_out(struct cer_run *run, const char *path, int *fd)
+{
+	int r;
+
+	*fd = -1;
+	if (path == NULL) {
+		if (!cli_isatty(STDOUT_FILENO) || run->a->json)
+			return cer_fail(run, KQ_ERR_REFUSE_TTY,
+			    "the token would be printed, but standard output "
+			    "is not a terminal (or --json): give a file "
+			    "(created 0600, never overwritten)");
+		return 0;
+	}
+	if ((r = kq_file_create_excl(path, 0600, fd)) != KQ_OK)
+		return cer_fail(run, r, "%s: %s", path, kq_strerror(r));
+	return 0;
+}
+
+static int
+write_secret(int fd, const char *s)
+{
+	int r;
+
+	if (fd < 0)
+		fd = STDOUT_FILENO;
+	if ((r = kq_write_all(fd, s, strlen(s))) == KQ_OK)
+		r = kq_write_all(fd, "\n", 1);
+	if (r == KQ_OK && fd != STDOUT_FILENO && fsync(fd) != 0)
+		r = KQ_ERR_IO;
+	return r;
+}
+
+/* ---- init ---- */
+
+struct init_arg {
+	struct custody_set *cs;
+	struct hsm_pubkey **keys;
+	unsigned sealed;
+	int first_err;
+	char detail[CEREMONY_DETAIL_MAX];
+	struct ui *ui;
+};
+
+static int
+init_key(void *arg, unsigned index, const uint8_t *key, size_t len)
+{
+	struct init_arg *ia = arg;
+	struct custody_holder *h;
+	int r;
+
+	if (index >= ia->cs->n_holders)
+		return KQ_ERR_VAULT_RESPONSE;
+	h = &ia->cs->holders[index];
+	/* Sealed the moment it arrives; the plaintext is wiped by vault_init. */
+	r = ceremony_seal_share(
+	    ia->cs, index, ia->keys[index], key, len, ia->detail);
+	if (r != KQ_OK) {
+		if (ia->first_err == KQ_OK)
+			ia->first_err = r;
+		ui_say(ia->ui, CEREMONY_EV_ERROR, r, h->name,
+		    "key %u could not be sealed to %s: %s", index + 1, h->name,
+		    ia->detail);
+		return KQ_OK; /* keep sealing the others: never lose more */
+	}
+	ia->sealed++;
+	ui_say(ia->ui, CEREMONY_EV_INFO, 0, h->name,
+	    "%s: key %u sealed to the token key (x=%u); never displayed",
+	    h->name, index + 1, h->x);
+	return KQ_OK;
+}
+
+static int
+do_init(struct cer_run *run)
+{
+	struct cer_args *a = run->a;
+	struct custody_set *cs = run->cs;
+	struct hsm_pubkey **keys = NULL;
+	struct vault_seal_status st;
+	struct init_arg ia;
+	char *root = NULL, q[512];
+	int r, ret, fd = -1, recovery;
+	size_t i;
+
+	memset(&ia, 0, sizeof(ia));
+	recovery = cs->kind == CUSTODY_VAULT_RECOVERY;
+	if (cs->kind != CUSTODY_VAULT_UNSEAL && !recovery)
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "the set's kind is %s: init needs vault-unseal or "
+		    "vault-recovery",
+		    custody_kind_name(cs->kind));
+	if (a->recovery && !recovery)
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "--recovery needs a set of kind vault-recovery");
+	if (a->holder_one != NULL)
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "init needs every holder's token; --holder is for "
+		    "unseal and generate-root");
+	for (i = 0; i < cs->n_holders; i++)
+		if (cs->holders[i].enrolled != 0)
+			return cer_fail(run, KQ_ERR_EXISTS,
+			    "holder %s already has a share in %s: init makes "
+			    "new keys for a fresh set only",
+			    cs->holders[i].name, a->custody);
+	if ((ret = vault_state(run, &st)) != 0)
+		return ret;
+	if (st.initialized)
+		return cer_fail(run, KQ_ERR_VAULT_INITIALIZED,
+		    "Vault is already initialised; nothing was changed");
+	if ((ret = open_secret_out(run, a->root_out, &fd)) != 0)
+		return ret;
+	ret = KQ_EXIT_ERROR;
+	snprintf(q, sizeof(q),
+	    "Initialise Vault with %u-of-%zu %s keys sealed to the holders' "
+	    "tokens? [y/N] ",
+	    cs->threshold, cs->n_holders, recovery ? "recovery" : "unseal");
+	if (!confirm(run, q)) {
+		ret = cer_fail(run, KQ_ERR_USAGE,
+		    "not confirmed (--yes to skip the question)");
+		goto out;
+	}
+	if ((keys = calloc(cs->n_holders, sizeof(*keys))) == NULL) {
+		ret = cer_fail(
+		    run, KQ_ERR_NOMEM, "%s", kq_strerror(KQ_ERR_NOMEM));
+		goto out;
+	}
+	/* Every holder's key read from the token before Vault is asked. */
+	run->detail[0] = '\0';
+	r = ceremony_collect_pubkeys(cs, &run->o, keys, run->detail);
+	if (r != KQ_OK) {
+		ceremony_log(run->tr, cs, "init",
+		    r == KQ_ERR_INTERRUPTED ? "aborted" : "error", NULL, NULL,
+		    NULL, run->detail);
+		ret = cer_fail(run, r, "%s; Vault was not initialised",
+		    run->detail[0] ? run->detail : kq_strerror(r));
+		goto out;
+	}
+	if (stop_flag) {
+		ceremony_log(run->tr, cs, "init", "aborted", NULL, NULL, NULL,
+		    "interrupted before Vault was initialised");
+		ret = cer_fail(run, KQ_ERR_INTERRUPTED,
+		    "interrupted; Vault was not initialised");
+		goto out;
+	}
+	ia.cs = cs;
+	ia.keys = keys;
+	ia.ui = &run->ui;
+	ceremony_log(run->tr, cs, "init", "requested", NULL, NULL, NULL,
+	    recovery ? "recovery keys" : "unseal keys");
+	r = vault_init(run->vc, (unsigned)cs->n_holders, cs->threshold,
+	    recovery, init_key, &ia, &root);
+	if (r != KQ_OK && ia.sealed == 0) {
+		ceremony_log(run->tr, cs, "init", "error", NULL, NULL, NULL,
+		    vault_client_detail(run->vc));
+		ret = cer_fail(run, r,
+		    "Vault init failed: %s: %s. No key arrived; if Vault "
+		    "answered at all, check its state (vault status)",
+		    kq_strerror(r), vault_client_detail(run->vc));
+		goto out;
+	}
+	/* Vault is initialised from here on: say exactly what we hold. */
+	if (ia.sealed < cs->n_holders)
+		ui_say(&run->ui, CEREMONY_EV_ERROR, KQ_ERR_INTEGRITY, NULL,
+		    "Vault IS initialised, but only %u of %zu keys were sealed "
+		    "to their holders (%s); the others are lost. %s",
+		    ia.sealed, cs->n_holders,
+		    ia.first_err ? kq_strerror(ia.first_err) : kq_strerror(r),
+		    ia.sealed >= cs->threshold
+		        ? "The threshold is still reachable: rekey soon."
+		        : "The threshold is NOT reachable: the Vault cannot be "
+		          "unsealed; re-initialise its storage.");
+	if (root != NULL) {
+		if (write_secret(fd, root) != KQ_OK)
+			ui_say(&run->ui, CEREMONY_EV_ERROR, KQ_ERR_IO, NULL,
+			    "Vault IS initialised but the root token could not "
+			    "be written to %s; generate a new one with "
+			    "'keyquorum ceremony generate-root'",
+			    a->root_out);
+		else if (fd < 0)
+			ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+			    "^ the initial root token, shown once and saved "
+			    "nowhere: use it to set up authentication, then "
+			    "revoke it (vault token revoke -self)");
+		else
+			ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+			    "the initial root token is in %s (0600); revoke it "
+			    "once authentication is set up",
+			    a->root_out);
+		kq_secfree(root);
+		root = NULL;
+	}
+	/* Last: the custody file, atomically. */
+	if (st.cluster_id[0] != '\0' && cs->vault_cluster_id == NULL)
+		(void)custody_set_string(&cs->vault_cluster_id, st.cluster_id);
+	run->detail[0] = '\0';
+	r = custody_save(cs, a->custody, 1, run->detail);
+	if (r != KQ_OK) {
+		char rescue[4096];
+
+		snprintf(rescue, sizeof(rescue), "%s.rescue-%ld", a->custody,
+		    (long)getpid());
+		if (custody_save(cs, rescue, 0, NULL) == KQ_OK)
+			ret = cer_fail(run, r,
+			    "Vault IS initialised and %u shares are sealed, "
+			    "but %s could not be written (%s): the set was "
+			    "saved to %s; move it into place",
+			    ia.sealed, a->custody, run->detail, rescue);
+		else
+			ret = cer_fail(run, r,
+			    "Vault IS initialised and %u shares were sealed, "
+			    "but the custody file could not be written (%s): "
+			    "the keys are lost once this process ends",
+			    ia.sealed, run->detail);
+		ceremony_log(run->tr, cs, "init", "error", NULL, NULL, NULL,
+		    "custody file not written");
+		goto out;
+	}
+	for (i = 0; i < cs->n_holders; i++)
+		if (cs->holders[i].enrolled)
+			ceremony_log(run->tr, cs, "init", "sealed",
+			    cs->holders[i].name, cs->holders[i].fingerprint,
+			    NULL, NULL);
+	ceremony_log(run->tr, cs, "init",
+	    ia.sealed == cs->n_holders ? "ok" : "partial", NULL, NULL, NULL,
+	    NULL);
+	if (ia.sealed < cs->n_holders) {
+		ret = kq_exit_status(KQ_ERR_INTEGRITY);
+		goto out;
+	}
+	ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+	    "Vault initialised; %zu %s keys sealed to their holders, %u "
+	    "needed; custody set written to %s",
+	    cs->n_holders, recovery ? "recovery" : "unseal", cs->threshold,
+	    a->custody);
+	ret = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		/* An empty token file helps no one; one with a token stays. */
+		if (ret != 0 && a->root_out != NULL && ia.sealed == 0)
+			unlink(a->root_out);
+	}
+	kq_secfree(root);
+	for (i = 0; keys != NULL && i < cs->n_holders; i++)
+		hsm_pubkey_free(keys[i]);
+	free(keys);
+	return ret;
+}
+
+/* ---- unseal ---- */
+
+static int
+do_unseal(struct cer_run *run)
+{
+	struct ceremony_unseal_sink us;
+	struct ceremony_sink sink;
+	struct vault_seal_status st;
+	int r, ret;
+
+	if (run->cs->kind != CUSTODY_VAULT_UNSEAL)
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "the set's kind is %s: only vault-unseal keys unseal a "
+		    "Vault (recovery keys serve generate-root under "
+		    "auto-unseal)",
+		    custody_kind_name(run->cs->kind));
+	if ((ret = vault_state(run, &st)) != 0)
+		return ret;
+	if (!st.initialized)
+		return cer_fail(run, KQ_ERR_VAULT_NOT_INITIALIZED,
+		    "Vault is not initialised: run 'keyquorum ceremony init'");
+	if (!st.sealed) {
+		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+		    "Vault is already unsealed; no share was used");
+		ceremony_log(run->tr, run->cs, "unseal", "already-unsealed",
+		    NULL, NULL, NULL, NULL);
+		return 0;
+	}
+	if (st.recovery_seal)
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "this Vault uses auto-unseal (seal type %s): it unseals "
+		    "itself; recovery keys do not unseal it",
+		    st.type);
+	if (st.t != run->cs->threshold || st.n != run->cs->n_holders)
+		ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+		    "note: Vault reports %u-of-%u, the custody set %u-of-%zu "
+		    "(Vault's numbers drive the ceremony)",
+		    st.t, st.n, run->cs->threshold, run->cs->n_holders);
+	memset(&us, 0, sizeof(us));
+	us.vc = run->vc;
+	us.st = st;
+	ceremony_unseal_sink_init(&us, &sink);
+	if (run->a->holder_one != NULL)
+		run->o.max_shares = 1;
+	r = collect(run, &sink, NULL);
+	if (r == KQ_ERR_PROGRESS_LOST || (r != KQ_OK && us.submitted > 0))
+		ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+		    "Vault's state now: %s, progress %u/%u",
+		    us.st.sealed ? "sealed" : "unsealed", us.st.progress,
+		    us.st.t);
+	if (r != KQ_OK)
+		return kq_exit_status(r);
+	if (us.st.sealed)
+		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+		    "%u share%s submitted; Vault is still sealed, progress "
+		    "%u/%u: other holders continue",
+		    us.submitted, us.submitted == 1 ? "" : "s", us.st.progress,
+		    us.st.t);
+	else
+		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+		    "Vault is unsealed (%u share%s from this ceremony)",
+		    us.submitted, us.submitted == 1 ? "" : "s");
+	return 0;
+}
+
+/* ---- generate-root ---- */
+
+static int
+read_otp_file(struct cer_run *run, const char *path, char **otp)
+{
+	struct kq_sbuf *b = NULL;
+	int r;
+
+	if ((r = kq_read_all_file(path, ROOT_TOKEN_MAX, &b)) != KQ_OK)
+		return r;
+	while (kq_sbuf_len(b) > 0 &&
+	    (kq_sbuf_ptr(b)[kq_sbuf_len(b) - 1] == '\n' ||
+	        kq_sbuf_ptr(b)[kq_sbuf_len(b) - 1] == '\r'))
+		kq_sbuf_truncate(b, kq_sbuf_len(b) - 1);
+	if ((*otp = kq_secalloc(kq_sbuf_len(b) + 1)) == NULL) {
+		kq_sbuf_free(b);
+		return KQ_ERR_NOMEM;
+	}
+	memcpy(*otp, kq_sbuf_ptr(b), kq_sbuf_len(b));
+	kq_sbuf_free(b);
+	(void)run;
+	return KQ_OK;
+}
+
+static int
+do_generate_root(struct cer_run *run)
+{
+	struct cer_args *a = run->a;
+	struct ceremony_root_sink rs;
+	struct ceremony_sink sink;
+	struct vault_seal_status vst;
+	struct vault_generate_root_status st;
+	char *otp = NULL, *tok = NULL;
+	size_t tl;
+	int r, ret, fd = -1, otp_fd = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	if (run->cs->kind != CUSTODY_VAULT_UNSEAL &&
+	    run->cs->kind != CUSTODY_VAULT_RECOVERY)
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "the set's kind is %s: generate-root needs unseal or "
+		    "recovery keys",
+		    custody_kind_name(run->cs->kind));
+	if ((ret = vault_state(run, &vst)) != 0)
+		return ret;
+	if (a->cancel) {
+		if ((r = vault_generate_root_cancel(run->vc)) != KQ_OK)
+			return vault_fail(run, r, "cancelling generate-root");
+		ceremony_log(run->tr, run->cs, "generate-root", "cancelled",
+		    NULL, NULL, NULL, NULL);
+		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+		    "the generate-root attempt is cancelled");
+		return 0;
+	}
+	memset(&st, 0, sizeof(st));
+	if ((r = vault_generate_root_status(run->vc, &st)) != KQ_OK)
+		return vault_fail(run, r, "reading the generate-root status");
+	if (a->nonce != NULL) {
+		if (!st.started || strcmp(st.nonce, a->nonce) != 0)
+			return cer_fail(run, KQ_ERR_VAULT_NONCE,
+			    "Vault's attempt is %s%s, not %s: nothing submitted",
+			    st.started ? "nonce " : "none",
+			    st.started ? st.nonce : "", a->nonce);
+	} else if (st.started) {
+		return cer_fail(run, KQ_ERR_VAULT_IN_PROGRESS,
+		    "a generate-root attempt is in progress (nonce %s, %u/%u): "
+		    "join it with --nonce %s or cancel it with --cancel",
+		    st.nonce, st.progress, st.required, st.nonce);
+	}
+	/*
+	 * Where the token goes, decided before anything starts (a remote
+	 * holder whose share cannot complete the attempt needs no place).
+	 */
+	if (a->holder_one == NULL || a->out != NULL ||
+	    (a->nonce != NULL ? st.progress + 1 >= st.required : vst.t <= 1))
+		if ((ret = open_secret_out(run, a->out, &fd)) != 0)
+			return ret;
+	ret = KQ_EXIT_ERROR;
+	if (a->otp_file != NULL &&
+	    (r = read_otp_file(run, a->otp_file, &otp)) != KQ_OK) {
+		ret = cer_fail(run, r, "%s: %s", a->otp_file, kq_strerror(r));
+		goto out;
+	}
+	if (a->nonce == NULL) {
+		if (a->holder_one != NULL && a->otp_out == NULL) {
+			ret = cer_fail(run, KQ_ERR_USAGE,
+			    "a remote holder who starts the attempt must keep "
+			    "its OTP: --otp-out FILE");
+			goto out;
+		}
+		if (a->otp_out != NULL &&
+		    (r = kq_file_create_excl(a->otp_out, 0600, &otp_fd)) !=
+		        KQ_OK) {
+			ret = cer_fail(
+			    run, r, "%s: %s", a->otp_out, kq_strerror(r));
+			goto out;
+		}
+		if (!confirm(run, "Start a generate-root attempt? [y/N] ")) {
+			ret = cer_fail(run, KQ_ERR_USAGE,
+			    "not confirmed (--yes to skip the question)");
+			goto out;
+		}
+		kq_secfree(otp);
+		otp = NULL;
+		if ((r = vault_generate_root_start(run->vc, &otp, &st)) !=
+		    KQ_OK) {
+			ret = vault_fail(run, r, "starting generate-root");
+			goto out;
+		}
+		if (otp_fd >= 0 && write_secret(otp_fd, otp) != KQ_OK) {
+			ret = cer_fail(run, KQ_ERR_IO,
+			    "%s: the OTP could not be written; cancel the "
+			    "attempt (--cancel)",
+			    a->otp_out);
+			goto out;
+		}
+		ceremony_log(run->tr, run->cs, "generate-root",
+		    "started-attempt", NULL, NULL, NULL, NULL);
+		ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+		    "generate-root attempt started: nonce %s, %u shares "
+		    "needed; the OTP stays in locked memory%s%s",
+		    st.nonce, st.required, otp_fd >= 0 ? " and in " : "",
+		    otp_fd >= 0 ? a->otp_out : "");
+	} else {
+		ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+		    "joining generate-root attempt %s (%u/%u)", st.nonce,
+		    st.progress, st.required);
+	}
+	rs.vc = run->vc;
+	rs.st = st;
+	snprintf(rs.nonce, sizeof(rs.nonce), "%s", st.nonce);
+	ceremony_root_sink_init(&rs, &sink);
+	if (a->holder_one != NULL)
+		run->o.max_shares = 1;
+	if ((r = collect(run, &sink, NULL)) != KQ_OK) {
+		ret = kq_exit_status(r);
+		if (r != KQ_ERR_INTERRUPTED)
+			ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+			    "the attempt %s stays open at %u/%u: continue with "
+			    "--nonce %s, or cancel it with --cancel",
+			    rs.nonce, rs.st.progress, rs.st.required, rs.nonce);
+		goto out;
+	}
+	if (rs.encoded == NULL) {
+		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+		    "share submitted to attempt %s: %u/%u", rs.nonce,
+		    rs.st.progress, rs.st.required);
+		ret = 0;
+		goto out;
+	}
+	if (otp == NULL) {
+		/* Encoded only: useless without the OTP, still not logged. */
+		if (write_secret(fd, rs.encoded) != KQ_OK) {
+			ret = cer_fail(
+			    run, KQ_ERR_IO, "writing the encoded token");
+			goto out;
+		}
+		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+		    "attempt complete; that is the ENCODED token: decode it "
+		    "with the OTP of the operator who started the attempt "
+		    "(keyquorum decode-root)");
+		ceremony_log(run->tr, run->cs, "generate-root",
+		    "complete-encoded", NULL, NULL, NULL, NULL);
+		ret = 0;
+		goto out;
+	}
+	if ((tok = kq_secalloc(ROOT_TOKEN_MAX + 1)) == NULL) {
+		ret = cer_fail(
+		    run, KQ_ERR_NOMEM, "%s", kq_strerror(KQ_ERR_NOMEM));
+		goto out;
+	}
+	r = root_token_decode(rs.encoded, strlen(rs.encoded), otp, strlen(otp),
+	    (int)rs.st.otp_length > 0 ? (int)rs.st.otp_length : -1, tok,
+	    ROOT_TOKEN_MAX + 1, &tl);
+	if (r != KQ_OK) {
+		ret = cer_fail(
+		    run, r, "decoding the root token: %s", kq_strerror(r));
+		goto out;
+	}
+	if (write_secret(fd, tok) != KQ_OK) {
+		ret = cer_fail(run, KQ_ERR_IO, "writing the root token");
+		goto out;
+	}
+	ceremony_log(run->tr, run->cs, "generate-root", "ok", NULL, NULL, NULL,
+	    "root token decoded and handed over");
+	ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+	    "root token generated%s%s; revoke it when the task is done",
+	    fd >= 0 ? " and written to " : " (shown once above)",
+	    fd >= 0 ? a->out : "");
+	ret = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		if (ret != 0)
+			unlink(a->out);
+	}
+	if (otp_fd >= 0)
+		close(otp_fd);
+	kq_secfree(tok);
+	kq_secfree(otp);
+	ceremony_root_sink_clear(&rs);
+	return ret;
+}
+
+/* ---- drill ---- */
+
+static int
+do_drill(struct cer_run *run)
+{
+	struct custody_set *cs = run->cs;
+	struct ceremony_sink sink;
+	int *status = NULL, r, ret = KQ_EXIT_ERROR;
+	size_t i, ok = 0, bad = 0;
+	time_t now = time(NULL);
+	char names[2048];
+
+	if ((status = calloc(cs->n_holders, sizeof(*status))) == NULL)
+		return cer_fail(
+		    run, KQ_ERR_NOMEM, "%s", kq_strerror(KQ_ERR_NOMEM));
+	ceremony_drill_sink_init(&sink);
+	run->o.keep_going = 1;
+	r = collect(run, &sink, status);
+	if (r != KQ_OK && r != KQ_ERR_TIMEOUT) {
+		ret = kq_exit_status(r);
+		goto out;
+	}
+	names[0] = '\0';
+	for (i = 0; i < cs->n_holders; i++) {
+		if (status[i] == 1) {
+			cs->holders[i].last_drill = now;
+			ok++;
+		} else if (status[i] < 0) {
+			bad++;
+			snprintf(names + strlen(names),
+			    sizeof(names) - strlen(names), "%s%s (%s)",
+			    names[0] ? ", " : "", cs->holders[i].name,
+			    kq_strerror(status[i]));
+		}
+	}
+	if (ok > 0) {
+		run->detail[0] = '\0';
+		if ((r = custody_save(cs, run->a->custody, 1, run->detail)) !=
+		    KQ_OK) {
+			ret = cer_fail(run, r,
+			    "the drill passed for %zu holders but %s could not "
+			    "be updated: %s",
+			    ok, run->a->custody, run->detail);
+			goto out;
+		}
+	}
+	for (i = 0; i < cs->n_holders; i++)
+		if (status[i] == 0)
+			ui_say(&run->ui, CEREMONY_EV_INFO, 0,
+			    cs->holders[i].name,
+			    "%s: not drilled (not present)",
+			    cs->holders[i].name);
+	if (bad > 0) {
+		ceremony_log(
+		    run->tr, cs, "drill", "failed", NULL, NULL, NULL, names);
+		ret = cer_fail(run, KQ_ERR_DRILL_FAILED,
+		    "drill: %zu holder%s passed, %zu failed: %s", ok,
+		    ok == 1 ? "" : "s", bad, names);
+		goto out;
+	}
+	ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
+	    "drill passed: %zu of %zu holders opened their share and matched "
+	    "its commitment; nothing was sent to Vault",
+	    ok, cs->n_holders);
+	ret = ok > 0 ? 0 : kq_exit_status(KQ_ERR_QUORUM_SHORT);
+out:
+	free(status);
+	return ret;
+}
+
+int
+cmd_ceremony(int argc, char **argv)
+{
+	struct cer_args a;
+	struct cer_run run;
+	const char *sub;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return argc < 2 ? (cli_usage_error("ceremony",
+		                      "init, unseal, generate-root or drill?"))
+		                : cli_help(ceremony_help);
+	sub = argv[1];
+	memset(&a, 0, sizeof(a));
+	memset(&run, 0, sizeof(run));
+	a.sub = sub;
+	if (strcmp(sub, "init") != 0 && strcmp(sub, "unseal") != 0 &&
+	    strcmp(sub, "generate-root") != 0 && strcmp(sub, "drill") != 0)
+		return cli_usage_error(
+		    "ceremony", "unknown ceremony '%s'", sub);
+	if ((ret = parse_args(argc - 1, argv + 1, &a)) != 0) {
+		free(a.holders_buf);
+		return ret < 0 ? 0 : ret;
+	}
+	if (strcmp(sub, "drill") == 0 && a.holder_one != NULL) {
+		a.holders[0] = a.holder_one;
+		a.n_holders = 1;
+	}
+	ret = cer_begin(&run, &a, sub, strcmp(sub, "drill") != 0);
+	if (ret == 0) {
+		if (strcmp(sub, "init") == 0)
+			ret = do_init(&run);
+		else if (strcmp(sub, "unseal") == 0)
+			ret = do_unseal(&run);
+		else if (strcmp(sub, "generate-root") == 0)
+			ret = do_generate_root(&run);
+		else
+			ret = do_drill(&run);
+	}
+	cer_end(&run);
+	if (ret == 0 && stop_flag)
+		ret = kq_exit_status(KQ_ERR_INTERRUPTED);
+	return ret;
+}
