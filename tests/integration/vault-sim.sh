@@ -136,10 +136,11 @@ t_run "own Shamir and token encoding pass the self-test on the shared vectors" \
 t0=$(now_ms)
 vsim_start
 t1=$(now_ms)
-if [ $((t1 - t0)) -lt 1000 ] && [ -s "$VSIM_DIR/env" ]; then
-	t_ok "starts and writes its env in under a second ($((t1 - t0)) ms)"
+# No time limit is asserted (no timing in tests); the figure is printed.
+if [ -s "$VSIM_DIR/env" ]; then
+	t_ok "starts and writes its env (took $((t1 - t0)) ms)"
 else
-	t_fail "starts and writes its env in under a second" "$((t1 - t0)) ms"
+	t_fail "starts and writes its env" "$((t1 - t0)) ms"
 fi
 t_grep "env names the address, CA, pid and directory" \
 	"^export VAULT_ADDR=https://127\.0\.0\.1:[0-9]+$" "$VSIM_DIR/env"
@@ -401,8 +402,10 @@ s=$(api GET /v1/sys/seal-status)
 b=$(now_ms)
 s2=$(api GET /v1/sys/seal-status)
 c=$(now_ms)
-if [ "$s" = 200 ] && [ $((b - a)) -ge 800 ] && [ $((c - b)) -lt 800 ]; then
-	t_ok "fault delay 800 ms: one slow answer ($((b - a)) ms), the next fast ($((c - b)) ms)"
+# The delay is a lower bound the server guarantees; the next answer is only
+# checked for success (its time is printed, not asserted).
+if [ "$s" = 200 ] && [ $((b - a)) -ge 800 ] && [ "$s2" = 200 ]; then
+	t_ok "fault delay 800 ms: one delayed answer ($((b - a)) ms), the next not delayed ($((c - b)) ms)"
 else
 	t_fail "fault delay 800 ms" "status $s, $((b - a)) ms then $((c - b)) ms"
 fi

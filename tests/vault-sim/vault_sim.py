@@ -243,7 +243,7 @@ def version_tuple(v):
 
 
 class HTTPError(Exception):
-    def __init__(self, status, msg=None, plain=False):
+    def __init__(self, status, msg=None):
         super().__init__(msg)
         self.status = status
         self.msg = msg
@@ -810,7 +810,7 @@ class Handler(BaseHTTPRequestHandler):
                 t = a[7:].strip()
         return t or ""
 
-    def _json(self, raw, eof_ok=True):
+    def _json(self, raw):
         if not raw.strip():
             return {}
         try:
