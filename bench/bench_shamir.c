@@ -6,8 +6,9 @@
  *
  * Prints a table, then one line per figure for scripts:
  *   BENCH name=<what> kernel=<k> size=<bytes> k=<t> n=<n> value=<v> unit=<u>
- * Each figure is the median over repeated runs (the machine is shared, so
- * medians are steadier than means).
+ * Each figure is the median wall time over repeated runs (the machine is
+ * shared, so medians are steadier than means), with the median CPU time
+ * beside it.
  *
  *   bench_shamir [--quick]      --quick: fewer sizes, shorter runs
  */
@@ -32,12 +33,24 @@
 static double min_time = 0.25; /* seconds per figure */
 
 static double
-now(void)
+clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double
+now(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static double
+cpu_now(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static int
@@ -68,24 +81,31 @@ struct job {
 
 /*
  * Seconds per operation: runs of j->calls operations, repeated until
- * min_time has passed (at least 3 runs), median.
+ * min_time has passed (at least 3 runs), median of the wall time.  The
+ * median CPU time goes to last_cpu: on a shared machine it shows what the
+ * code costs when it is not waiting for a core.
  */
+static double last_cpu;
+
 static double
 measure(struct job *j)
 {
-	double t[MAXREP], t0, start = now();
+	double t[MAXREP], u[MAXREP], t0, u0, start = now();
 	int reps = 0;
 	long c;
 
 	do {
 		t0 = now();
+		u0 = cpu_now();
 		for (c = 0; c < j->calls; c++)
 			if (j->fn(j) != KQ_OK) {
 				fprintf(stderr, "bench: operation failed\n");
 				exit(1);
 			}
+		u[reps] = (cpu_now() - u0) / (double)j->calls;
 		t[reps++] = (now() - t0) / (double)j->calls;
 	} while (reps < MAXREP && (reps < 3 || now() - start < min_time));
+	last_cpu = median(u, reps);
 	return median(t, reps);
 }
 
@@ -195,7 +215,7 @@ row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
     size_t len, unsigned k, unsigned n, double mcpy, double rnd)
 {
 	struct job j = {0};
-	double ss, sc;
+	double ss, sc, ssu, scu;
 
 	j.secret = secret;
 	j.out = out;
@@ -206,27 +226,33 @@ row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
 	j.calls = len <= 4096 ? 20000 : 1;
 	j.fn = op_split;
 	ss = measure(&j);
+	ssu = last_cpu;
 	j.fn = op_combine;
 	sc = measure(&j);
+	scu = last_cpu;
 	if (memcmp(out, secret, len) != 0) {
 		fprintf(stderr, "bench: combine gave a wrong secret\n");
 		exit(1);
 	}
 	if (len <= 4096) {
-		printf("%-12s %9zu %3u-of-%-3u split %8.3f us  combine %8.3f "
-		       "us\n",
-		    kname, len, k, n, ss * 1e6, sc * 1e6);
+		printf("%-12s %9zu %3u-of-%-3u split %7.3f us (cpu %7.3f)  "
+		       "combine %7.3f us (cpu %7.3f)\n",
+		    kname, len, k, n, ss * 1e6, ssu * 1e6, sc * 1e6, scu * 1e6);
 		emit("split_latency", kname, len, k, n, ss * 1e6, "us");
+		emit("split_latency_cpu", kname, len, k, n, ssu * 1e6, "us");
 		emit("combine_latency", kname, len, k, n, sc * 1e6, "us");
+		emit("combine_latency_cpu", kname, len, k, n, scu * 1e6, "us");
 		return;
 	}
-	printf("%-12s %9zu %3u-of-%-3u split %8.0f MB/s (x%.2f of RAND/(k-1)) "
-	       " combine %8.0f MB/s (x%.2f of memcpy)\n",
-	    kname, len, k, n, (double)len / ss / 1e6,
+	printf("%-12s %9zu %3u-of-%-3u split %6.0f MB/s (cpu %6.0f, x%.2f of "
+	       "RAND/(k-1))  combine %6.0f MB/s (cpu %6.0f, x%.2f of memcpy)\n",
+	    kname, len, k, n, (double)len / ss / 1e6, (double)len / ssu / 1e6,
 	    (double)len / ss / 1e6 / (rnd / (k - 1)), (double)len / sc / 1e6,
-	    (double)len / sc / 1e6 / mcpy);
+	    (double)len / scu / 1e6, (double)len / sc / 1e6 / mcpy);
 	emit("split", kname, len, k, n, (double)len / ss / 1e6, "MB/s");
+	emit("split_cpu", kname, len, k, n, (double)len / ssu / 1e6, "MB/s");
 	emit("combine", kname, len, k, n, (double)len / sc / 1e6, "MB/s");
+	emit("combine_cpu", kname, len, k, n, (double)len / scu / 1e6, "MB/s");
 	emit("split_vs_rand_floor", kname, len, k, n,
 	    (double)len / ss / 1e6 / (rnd / (k - 1)), "ratio");
 	emit("combine_vs_memcpy", kname, len, k, n,

@@ -639,4 +639,204 @@ void ceremony_combine_sink_clear(struct ceremony_combine_sink *s);
 /* Drill: the share opened and matched its commitment; nothing else. */
 void ceremony_drill_sink_init(struct ceremony_sink *sink);
 
+/* ------------------------------------------------------------------ */
+/* Rollback envelopes (ceremony/envelope_fmt.c, envelope.c,           */
+/* rollback.c; keyquorum-envelope(5), docs/rollback-plan.md)          */
+/* ------------------------------------------------------------------ */
+
+struct hsm_session;
+struct kq_sbuf;
+
+#define ENVELOPE_MAGIC "KQEV"
+#define ENVELOPE_VERSION 1
+#define ENVELOPE_ID_LEN 16
+#define ENVELOPE_KEY_LEN 32 /* the data key (secretstream key) */
+#define ENVELOPE_WRAPPED_LEN 60 /* HSM AES-GCM: IV 12, key 32, tag 16 */
+#define ENVELOPE_SS_HEADER_LEN 24 /* secretstream header */
+#define ENVELOPE_ABYTES 17 /* per chunk: secretstream tag + MAC */
+#define ENVELOPE_CHUNK 65536 /* plaintext bytes per chunk (writer) */
+#define ENVELOPE_CHUNK_MIN 1024 /* accepted by the reader */
+#define ENVELOPE_CHUNK_MAX (1024 * 1024)
+#define ENVELOPE_STR_MAX 255 /* each header string, bytes */
+#define ENVELOPE_HEADER_MAX 2048
+#define ENVELOPE_FIXED_LEN 52 /* magic .. set id */
+/* Default HSM key label and object label prefixes. */
+#define ENVELOPE_KEY_LABEL "keyquorum-envelope-key"
+#define ENVELOPE_OBJ_PREFIX "keyquorum-envelope/"
+#define ENVELOPE_PUB_PREFIX "keyquorum-envelope-header/"
+/* Largest envelope stored as an HSM data object. */
+#define ENVELOPE_HSM_MAX (64 * 1024)
+/* Largest rollback plan (it is parsed whole, in secure memory). */
+#define ROLLBACK_PLAN_MAX (4 * 1024 * 1024)
+
+enum envelope_content {
+	ENVELOPE_FILE = 1, /* any bytes */
+	ENVELOPE_ROLLBACK_PLAN = 2, /* a rollback plan (JSON) */
+	ENVELOPE_ROOT_TOKEN = 3, /* a Vault root token (generate-root) */
+};
+
+/* "file", "rollback-plan", "vault-root-token"; NULL when unknown. */
+const char *envelope_content_name(enum envelope_content c);
+int envelope_content_parse(const char *s, enum envelope_content *c);
+
+/*
+ * A header, parsed or to be written.  Nothing in it is secret: the data
+ * key appears only encrypted under the HSM's key.  Strings are
+ * NUL-terminated, at most ENVELOPE_STR_MAX bytes, without control
+ * characters.
+ */
+struct envelope_info {
+	unsigned version;
+	enum envelope_content content;
+	uint8_t id[ENVELOPE_ID_LEN];
+	time_t created;
+	uint32_t chunk_size;
+	uint8_t set_id[CUSTODY_SET_ID_LEN];
+	char label[ENVELOPE_STR_MAX + 1];
+	char creator[ENVELOPE_STR_MAX + 1];
+	char token_label[ENVELOPE_STR_MAX + 1]; /* the HSM token */
+	char token_serial[ENVELOPE_STR_MAX + 1];
+	char key_label[ENVELOPE_STR_MAX + 1]; /* its AES-256 key */
+	char quorum[ENVELOPE_STR_MAX + 1]; /* holders who sealed, "a,b" */
+	uint8_t wrapped[ENVELOPE_WRAPPED_LEN];
+	uint8_t ss_header[ENVELOPE_SS_HEADER_LEN];
+	size_t prefix_len; /* header bytes before `wrapped` */
+	size_t header_len; /* the whole header */
+};
+
+/*
+ * Encode info into out (cap >= ENVELOPE_HEADER_MAX): *len the header's
+ * length, info->prefix_len and header_len set.  KQ_ERR_INVALID (a string
+ * too long or with a control character, unknown content, chunk size out
+ * of range).
+ */
+int envelope_header_encode(
+    struct envelope_info *info, uint8_t *out, size_t cap, size_t *len);
+
+/*
+ * Parse the header at the start of b (n bytes; more may follow).
+ * KQ_OK and *out; KQ_ERR_ENVELOPE_TRUNCATED (n is shorter than the
+ * header), KQ_ERR_FORMAT (bad magic, lengths, strings, chunk size),
+ * KQ_ERR_VERSION (another version or content type).
+ */
+int envelope_header_parse(
+    const uint8_t *b, size_t n, struct envelope_info *out);
+
+/*
+ * The AES-GCM associated data of the data key:
+ * "keyquorum/envelope/v1/data-key", NUL, then the header's first
+ * prefix_len bytes.  out holds ENVELOPE_HEADER_MAX + 32 bytes.
+ */
+size_t envelope_key_aad(
+    const uint8_t *hdr, size_t prefix_len, uint8_t *out, size_t cap);
+
+/* Where the body goes: KQ_OK to go on, a code to stop. */
+typedef int envelope_out_cb(void *arg, const uint8_t *p, size_t n);
+
+/* Where bytes come from: a file descriptor, or a buffer when fd < 0. */
+struct envelope_src {
+	int fd;
+	const uint8_t *buf;
+	size_t len, off;
+};
+
+/*
+ * Seal: start a secretstream with key (ENVELOPE_KEY_LEN bytes, secure),
+ * which fills info->ss_header; encode the header (info->wrapped must be
+ * set) and give it to out; then read in to its end in chunks of
+ * info->chunk_size, each pushed with the header's SHA-256 as associated
+ * data, the last one tagged final (a final chunk always holds fewer than
+ * chunk_size bytes, possibly none).  Memory: two chunks, whatever the
+ * size.  *n_in (may be NULL) gets the plaintext length.  KQ_OK, KQ_ERR_IO,
+ * KQ_ERR_NOMEM, KQ_ERR_INVALID, or out's code.
+ */
+int envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
+    struct envelope_src *in, envelope_out_cb *out, void *arg,
+    uint64_t *n_in);
+
+/*
+ * Open: in is positioned just after the header hdr (hdr_len bytes, as
+ * parsed into info).  Each chunk is checked before its plaintext (secure
+ * memory, wiped after out returns) goes to out.  KQ_OK and *n_out;
+ * KQ_ERR_INTEGRITY (a chunk fails: detail names it), KQ_ERR_ENVELOPE_
+ * TRUNCATED (no final chunk), KQ_ERR_FORMAT (bytes after the final chunk),
+ * KQ_ERR_IO, or out's code.  Callers that must not publish unverified
+ * bytes write to a file that becomes visible only after KQ_OK.
+ */
+int envelope_stream_open(const uint8_t *key, const struct envelope_info *info,
+    const uint8_t *hdr, size_t hdr_len, struct envelope_src *in,
+    envelope_out_cb *out, void *arg, uint64_t *n_out, char *detail);
+
+/*
+ * Read and parse a header from fd (exactly the header's bytes are
+ * consumed).  hdr holds ENVELOPE_HEADER_MAX bytes.  Returns as
+ * envelope_header_parse, plus KQ_ERR_IO.
+ */
+int envelope_header_read(
+    int fd, uint8_t *hdr, size_t *hdr_len, struct envelope_info *info);
+
+/* ---- with the HSM (ceremony/envelope.c) ---- */
+
+/* A fresh random data key in secure memory (kq_secfree). */
+int envelope_key_new(uint8_t **key);
+
+/*
+ * Have the HSM encrypt key under its AES-256 key key_label (AES-GCM inside
+ * the HSM; the associated data binds the header prefix) into
+ * info->wrapped.  hdr/prefix_len: info encoded once with wrapped zeroed.
+ * s must be logged in.  The hsm layer's codes; detail says what failed.
+ */
+int envelope_wrap_key(struct hsm_session *s, struct envelope_info *info,
+    const uint8_t *key, char *detail);
+
+/*
+ * The reverse, on the HSM: *key (secure, ENVELOPE_KEY_LEN bytes) from
+ * info->wrapped.  KQ_ERR_ENVELOPE_WRONG_HSM (the key label is not on this
+ * token), KQ_ERR_INTEGRITY (the header or data key was altered, or
+ * another key of that label: detail says which can be told apart), the
+ * hsm layer's codes.
+ */
+int envelope_unwrap_key(struct hsm_session *s, const uint8_t *hdr,
+    const struct envelope_info *info, uint8_t **key, char *detail);
+
+/* "keyquorum-envelope/<id hex>" and the public header's label. */
+void envelope_object_label(
+    const uint8_t id[ENVELOPE_ID_LEN], int header_only, char *out, size_t cap);
+
+/* Lower-case hex of the id (33 bytes). */
+void envelope_id_hex(const uint8_t id[ENVELOPE_ID_LEN], char out[33]);
+/* Parse 32 hex digits.  KQ_OK or KQ_ERR_ENCODING. */
+int envelope_id_parse(const char *s, uint8_t id[ENVELOPE_ID_LEN]);
+
+/* ---- rollback plans (ceremony/rollback.c, docs/rollback-plan.md) ---- */
+
+struct rollback_plan;
+
+/*
+ * Parse and validate a plan (n bytes of JSON at p).  Every JSON block of
+ * the plan lives in secure memory (previous values are secrets).  KQ_OK
+ * (*out owned by the caller); KQ_ERR_PLAN with detail naming the entry
+ * (its index and credential name) and the field, never a value;
+ * KQ_ERR_TOO_LONG; KQ_ERR_NOMEM.
+ */
+int rollback_plan_parse(
+    const uint8_t *p, size_t n, struct rollback_plan **out, char *detail);
+void rollback_plan_free(struct rollback_plan *plan);
+size_t rollback_plan_count(const struct rollback_plan *plan);
+
+/*
+ * Render into a new secure buffer (*out, kq_sbuf_free): json != 0 the
+ * plan as canonical JSON (sorted keys, one line per entry is not
+ * promised); otherwise a checklist for people, with info (may be NULL)
+ * naming the envelope.  KQ_OK, KQ_ERR_NOMEM, KQ_ERR_TOO_LONG.
+ */
+int rollback_plan_render(const struct rollback_plan *plan,
+    const struct envelope_info *info, int json, struct kq_sbuf **out);
+
+/*
+ * A time limit as the plan writes it ("90s", "15m", "1h30m", "2d"; at
+ * most 30 days) in seconds.  KQ_OK or KQ_ERR_PLAN.
+ */
+int rollback_parse_duration(const char *s, unsigned long *secs);
+
 #endif

@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/secmem.h"
 #include "hsm/hsm.h"
+#include "hsm/pcsc.h"
 
 #define SHARE_CTX_LABEL "keyquorum/sealed-share/v1"
 #define URI_MAX 2048
@@ -154,6 +155,38 @@ eng_sleep(struct eng *e, long ms)
 	if (eng_stopped(e))
 		return 1;
 	(void)nanosleep(&ts, NULL);
+	return eng_stopped(e);
+}
+
+/*
+ * Wait up to ms for a card to be inserted (PC/SC events, when pcscd runs),
+ * else sleep ms; HSM slots are looked at again either way.  1 when the
+ * ceremony must stop.
+ */
+static int
+eng_wait_insert(struct eng *e, long ms)
+{
+	struct pcsc_event ev;
+	int r;
+
+	if (!e->pcsc_tried) {
+		e->pcsc_tried = 1;
+		if (pcsc_open(&e->pcsc) != KQ_OK)
+			e->pcsc = NULL;
+	}
+	if (e->pcsc == NULL)
+		return eng_sleep(e, ms);
+	if (eng_stopped(e))
+		return 1;
+	r = pcsc_wait(e->pcsc, NULL, PCSC_WAIT_INSERT, ms, &ev);
+	if (r != KQ_OK && r != KQ_ERR_TIMEOUT) {
+		/* pcscd went away: fall back to plain polling. */
+		pcsc_close(e->pcsc);
+		e->pcsc = NULL;
+		return eng_sleep(e, ms);
+	}
+	if (r == KQ_OK) /* let OpenSC notice the card before looking */
+		(void)eng_sleep(e, 150);
 	return eng_stopped(e);
 }
 
@@ -391,6 +424,7 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 		r = KQ_ERR_INTERRUPTED;
 		goto out;
 	}
+	memset(&lo, 0, sizeof(lo));
 	lo.allow_final_try = o->allow_final_try;
 	lo.no_tty = o->no_tty;
 	if ((r = hsm_session_login(t->s, t->u, &lo)) != KQ_OK) {
@@ -492,8 +526,8 @@ eng_one(struct eng *e, size_t idx, const char *uri_str,
 	snprintf(label, sizeof(label), "%s", t.label);
 	eng_tok_close(&t);
 	if (r == KQ_OK && e->o->holders == NULL)
-		eng_emit(e, CEREMONY_EV_REMOVE_TOKEN, h->name, label, NULL, 0,
-		    NULL);
+		eng_emit(
+		    e, CEREMONY_EV_REMOVE_TOKEN, h->name, label, NULL, 0, NULL);
 out:
 	if (r != KQ_OK) {
 		if (r == KQ_ERR_INTERRUPTED || eng_stopped(e))
@@ -599,7 +633,7 @@ eng_next_interactive(
 			    e->o->wait_s, needed);
 			return KQ_ERR_TIMEOUT;
 		}
-		if (eng_sleep(e, poll))
+		if (eng_wait_insert(e, poll))
 			return KQ_ERR_INTERRUPTED;
 	}
 }
@@ -630,6 +664,8 @@ eng_begin(struct eng *e, const struct custody_set *cs,
 void
 eng_end(struct eng *e)
 {
+	pcsc_close(e->pcsc);
+	e->pcsc = NULL;
 	eng_release(e);
 	free(e->used);
 	e->used = NULL;
@@ -670,8 +706,7 @@ ceremony_collect(const struct custody_set *cs, const struct ceremony_opts *o,
 			hr = eng_one(&e, idx, h->token_uri, sink, d);
 		} else {
 			r = eng_next_interactive(&e, &idx, uri, sizeof(uri), d);
-			if ((r == KQ_ERR_QUORUM_SHORT ||
-			        r == KQ_ERR_TIMEOUT) &&
+			if ((r == KQ_ERR_QUORUM_SHORT || r == KQ_ERR_TIMEOUT) &&
 			    o->keep_going) {
 				r = KQ_OK; /* every holder who came was asked */
 				break;
@@ -732,7 +767,7 @@ ceremony_collect_pubkeys(const struct custody_set *cs,
 {
 	struct eng e;
 	struct eng_tok t;
-	char uri[URI_MAX], d[CEREMONY_DETAIL_MAX];
+	char uri[URI_MAX], d[CEREMONY_DETAIL_MAX], last[1024] = "";
 	size_t i, idx, got = 0;
 	int r;
 
@@ -778,10 +813,13 @@ ceremony_collect_pubkeys(const struct custody_set *cs,
 				r = eng_scan(&e, 0, &idx, uri, sizeof(uri), d);
 				if (r == KQ_OK)
 					break;
-				eng_emit(&e, CEREMONY_EV_WAITING, NULL, NULL,
-				    NULL, 0, "insert the token of one of: %s",
-				    needed);
-				if (eng_sleep(&e,
+				if (strcmp(needed, last) != 0)
+					eng_emit(&e, CEREMONY_EV_WAITING, NULL,
+					    NULL, NULL, 0,
+					    "insert the token of one of: %s",
+					    needed);
+				snprintf(last, sizeof(last), "%s", needed);
+				if (eng_wait_insert(&e,
 				        o->poll_ms > 0 ? o->poll_ms : 500)) {
 					r = KQ_ERR_INTERRUPTED;
 					break;

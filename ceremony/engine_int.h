@@ -14,6 +14,7 @@ struct hsm_ctx;
 struct hsm_uri;
 struct hsm_session;
 struct hsm_pubkey;
+struct pcsc_ctx;
 
 #define ENG_MAX_MODULES 8
 
@@ -26,6 +27,8 @@ struct eng {
 	struct hsm_ctx *ctx[ENG_MAX_MODULES]; /* loaded modules, once each */
 	char *ctx_key[ENG_MAX_MODULES];
 	size_t n_ctx;
+	struct pcsc_ctx *pcsc; /* card events while waiting, when pcscd runs */
+	int pcsc_tried;
 };
 
 /* One holder's open token. */

@@ -181,17 +181,31 @@ const char *hsm_session_token_label(const struct hsm_session *s);
 struct hsm_login_opts {
 	int allow_final_try; /* spend a final PIN try (--allow-final-try) */
 	int no_tty; /* never prompt on the terminal */
+	/*
+	 * Ask through a pinentry program (docs/pinentry.md).  NULL: no
+	 * pinentry.  "": the program $KEYQUORUM_PINENTRY names, else
+	 * "pinentry" on PATH.  Otherwise a path, or a name looked up on PATH.
+	 */
+	const char *pinentry;
+	/* Whose PIN, shown by pinentry ("holder alice"); NULL: not shown. */
+	const char *who;
 };
 
 /*
  * Log in as the user.  Reads the token's PIN flags first: a locked PIN is
  * KQ_ERR_PIN_LOCKED, a final try without allow_final_try
- * KQ_ERR_PIN_FINAL_TRY.  The PIN comes from the URI's pin-source (a file of
- * mode 0600 or stricter, first line; or fd:N), its pin-value (tests only),
- * the reader's PIN pad (CKF_PROTECTED_AUTHENTICATION_PATH), or the
+ * KQ_ERR_PIN_FINAL_TRY.  The PIN comes, in this order, from the URI's
+ * pin-source (a file of mode 0600 or stricter, first line; or fd:N), its
+ * pin-value (tests only), the reader's PIN pad
+ * (CKF_PROTECTED_AUTHENTICATION_PATH), a pinentry program (when
+ * o->pinentry is set, even with no_tty: pinentry may be graphical), or the
  * terminal.  After a wrong PIN (KQ_ERR_PIN_INCORRECT) the detail says
- * what the token reports now about the tries left.  The PIN lives in secure
- * memory and is wiped right after C_Login.
+ * what the token reports now about the tries left.  Through pinentry a
+ * wrong or empty PIN is asked again with the error shown, 3 asks in all,
+ * never into a final try without allow_final_try and never once locked;
+ * cancelling is KQ_ERR_PIN_CANCELLED, a pinentry that cannot start or
+ * fails KQ_ERR_PINENTRY with the program named in the detail.  The PIN
+ * lives in secure memory and is wiped right after C_Login.
  */
 int hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
     const struct hsm_login_opts *o);

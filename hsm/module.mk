@@ -6,3 +6,7 @@ HSM_LIB := $(B)/libhsm.a
 $(HSM_LIB): $(HSM_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# pinentry (hsm/pinentry.c) speaks Assuan through libassuan.
+KQ_CFLAGS += $(shell $(PKG_CONFIG) --cflags libassuan gpg-error 2>/dev/null)
+KQ_LIBS += $(shell $(PKG_CONFIG) --libs libassuan gpg-error 2>/dev/null)

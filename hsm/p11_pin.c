@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/secio.h"
 #include "common/secmem.h"
+#include "hsm/pinentry.h"
 
 #define PIN_MAX 256
 
@@ -122,6 +123,126 @@ tries_words(CK_FLAGS f)
 	return "the token does not report fewer tries left; not locked";
 }
 
+/*
+ * C_Login with pin (NULL: the PIN pad asks), then wipe it.  A wrong PIN
+ * leaves the token's flags now in *now and a sentence in the detail.
+ */
+static int
+login_with(struct hsm_session *s, struct kq_sbuf **pin, CK_FLAGS *now)
+{
+	int r;
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+	char what[96];
+
+	*now = 0;
+	rv = s->c->f->C_Login(s->h, CKU_USER,
+	    *pin == NULL ? NULL : kq_sbuf_ptr(*pin),
+	    *pin == NULL ? 0 : kq_sbuf_len(*pin));
+	kq_sbuf_free(*pin);
+	*pin = NULL;
+	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+		s->logged_in = rv == CKR_OK;
+		return KQ_OK;
+	}
+	r = p11_rv_err(rv);
+	if (r == KQ_ERR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
+		if (s->c->f->C_GetTokenInfo(s->slot, &ti) == CKR_OK)
+			*now = ti.flags;
+		if (*now & CKF_USER_PIN_LOCKED)
+			r = KQ_ERR_PIN_LOCKED;
+		p11_detail(s->c, "token \"%s\": %s; %s", s->label,
+		    p11_rv_words(rv), tries_words(*now));
+		return r;
+	}
+	snprintf(what, sizeof(what), "logging in to token \"%s\"", s->label);
+	return p11_fail(s->c, what, rv);
+}
+
+/* How many times pinentry asks (wrong or empty PINs) before giving up. */
+#define PINENTRY_ASKS 3
+
+/* The words pinentry shows above the PIN field. */
+static void
+pinentry_desc(const struct hsm_session *s, const char *who, CK_FLAGS f,
+    char *out, size_t outsz)
+{
+	snprintf(out, outsz, "keyquorum%s%s needs the PIN of token \"%s\".%s",
+	    who != NULL ? ": " : "", who != NULL ? who : "", s->label,
+	    (f & CKF_USER_PIN_FINAL_TRY)
+	        ? "\n\nThis is the FINAL try: a wrong PIN locks the token."
+	        : (f & CKF_USER_PIN_COUNT_LOW)
+	        ? "\n\nThe token reports that few tries are left."
+	        : "");
+}
+
+/*
+ * Ask through pinentry and log in; a wrong or empty PIN is asked again
+ * with the error shown, while the token is neither locked nor at its
+ * final try (unless allowed).
+ */
+static int
+login_pinentry(
+    struct hsm_session *s, CK_FLAGS flags, const struct hsm_login_opts *o)
+{
+	int r, ask, wrong = 0;
+	struct pinentry *pe = NULL;
+	struct pinentry_ask a;
+	struct kq_sbuf *pin = NULL;
+	char why[512], desc[384], err[256];
+	CK_FLAGS now = flags;
+
+	if ((r = pinentry_open(o->pinentry, &pe, why, sizeof(why))) != KQ_OK) {
+		p11_detail(s->c, "%s", why);
+		goto out;
+	}
+	err[0] = '\0';
+	for (ask = 0; ask < PINENTRY_ASKS; ask++) {
+		pinentry_desc(s, o->who, now, desc, sizeof(desc));
+		a.title = "keyquorum";
+		a.desc = desc;
+		a.prompt = "PIN:";
+		a.error = err[0] != '\0' ? err : NULL;
+		if ((r = pinentry_getpin(pe, &a, &pin, why, sizeof(why))) !=
+		    KQ_OK) {
+			if (r == KQ_ERR_PIN_CANCELLED)
+				p11_detail(s->c, "token \"%s\" (%s)%s%s",
+				    s->label, pinentry_program(pe),
+				    wrong ? ", after a wrong PIN; " : "",
+				    wrong ? tries_words(now) : "");
+			else
+				p11_detail(s->c, "%s", why);
+			goto out;
+		}
+		if (kq_sbuf_len(pin) == 0) {
+			kq_sbuf_free(pin);
+			pin = NULL;
+			snprintf(err, sizeof(err), "No PIN was entered.");
+			r = KQ_ERR_PIN_CANCELLED;
+			p11_detail(s->c,
+			    "token \"%s\": no PIN was entered (%d times)",
+			    s->label, ask + 1);
+			continue;
+		}
+		if ((r = login_with(s, &pin, &now)) != KQ_ERR_PIN_INCORRECT)
+			goto out;
+		/* login_with's detail says what the token reports now. */
+		wrong++;
+		if ((now & CKF_USER_PIN_FINAL_TRY) && !o->allow_final_try) {
+			p11_detail(s->c,
+			    "token \"%s\": %s; not asking again "
+			    "without --allow-final-try",
+			    s->label, tries_words(now));
+			goto out;
+		}
+		snprintf(err, sizeof(err), "Wrong PIN: %s.", tries_words(now));
+	}
+out:
+	kq_sbuf_free(pin);
+	pinentry_close(pe);
+	return r;
+}
+
 int
 hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
     const struct hsm_login_opts *o)
@@ -132,7 +253,7 @@ hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
 	const char *src = uri == NULL ? NULL : hsm_uri_pin_source(uri);
 	const char *pv = NULL;
 	char why[256], prompt[128];
-	CK_RV rv;
+	CK_FLAGS now;
 
 	if (s->logged_in)
 		return KQ_OK;
@@ -170,6 +291,10 @@ hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
 		}
 		if ((r = kq_sbuf_put(pin, pv, strlen(pv))) != KQ_OK)
 			goto out;
+	} else if ((ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) == 0 &&
+	    o->pinentry != NULL) {
+		r = login_pinentry(s, ti.flags, o);
+		goto out;
 	} else if ((ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) == 0) {
 		if (o->no_tty) {
 			p11_detail(s->c,
@@ -179,10 +304,6 @@ hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
 			r = KQ_ERR_PIN_SOURCE;
 			goto out;
 		}
-		/*
-		 * TODO(issue 3): pinentry (GnuPG's pinentry programs through
-		 * libassuan) as an alternative to the terminal, when asked.
-		 */
 		snprintf(prompt, sizeof(prompt),
 		    "PIN for token \"%s\"%s: ", s->label,
 		    (ti.flags & CKF_USER_PIN_COUNT_LOW)
@@ -192,35 +313,7 @@ hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
 			goto out;
 	}
 	/* pin == NULL: the reader's PIN pad asks (protected path). */
-	rv = s->c->f->C_Login(s->h, CKU_USER,
-	    pin == NULL ? NULL : kq_sbuf_ptr(pin),
-	    pin == NULL ? 0 : kq_sbuf_len(pin));
-	kq_sbuf_free(pin);
-	pin = NULL;
-	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
-		s->logged_in = rv == CKR_OK;
-		r = KQ_OK;
-		goto out;
-	}
-	r = p11_rv_err(rv);
-	if (r == KQ_ERR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
-		CK_FLAGS now = 0;
-
-		if (s->c->f->C_GetTokenInfo(s->slot, &ti) == CKR_OK)
-			now = ti.flags;
-		if (now & CKF_USER_PIN_LOCKED)
-			r = KQ_ERR_PIN_LOCKED;
-		p11_detail(s->c, "token \"%s\": %s; %s", s->label,
-		    p11_rv_words(rv), tries_words(now));
-		goto out;
-	}
-	{
-		char what[96];
-
-		snprintf(
-		    what, sizeof(what), "logging in to token \"%s\"", s->label);
-		r = p11_fail(s->c, what, rv);
-	}
+	r = login_with(s, &pin, &now);
 out:
 	kq_sbuf_free(pin);
 	return r;

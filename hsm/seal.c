@@ -89,7 +89,7 @@ hsm_blob_parse(const uint8_t *b, size_t n, struct hsm_blob *out)
 	default:
 		return KQ_ERR_VERSION;
 	}
-	if (n < OFF_KEM)
+	if (n <= OFF_KEM)
 		return KQ_ERR_FORMAT;
 	v.kem_len = (size_t)b[6] << 8 | b[7];
 	if (v.kem_len < kem_min || v.kem_len > kem_max)
@@ -100,7 +100,7 @@ hsm_blob_parse(const uint8_t *b, size_t n, struct hsm_blob *out)
 	v.context_hash = b + OFF_CTXH;
 	v.kem = b + OFF_KEM;
 	off = OFF_KEM + v.kem_len;
-	if (n - off < HSM_BLOB_NONCE_LEN + 4)
+	if (off > n || n - off < HSM_BLOB_NONCE_LEN + 4)
 		return KQ_ERR_FORMAT;
 	v.nonce = b + off;
 	off += HSM_BLOB_NONCE_LEN;

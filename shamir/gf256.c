@@ -275,7 +275,6 @@ const struct gf256_kernel gf256_kernel_portable = {
     .eval = gf256_eval_portable,
     .lincomb = gf256_lincomb_portable,
     .eval_multi = eval_multi_portable,
-    .eval_stream = gf256_eval_portable,
     .mul = gf256_mul_portable,
     .lagrange = lagrange_portable,
 };

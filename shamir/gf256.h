@@ -28,14 +28,14 @@ struct gf256_kernel {
 	/*
 	 * Polynomial evaluation, Horner's rule, byte-wise:
 	 * out[b] = sum over r < nrows of rows[r][b] * x^r, for b < len.
-	 * nrows >= 1.  out must not overlap rows.
+	 * 1 <= nrows <= SHAMIR_MAX_PARTS.  out must not overlap rows.
 	 */
 	void (*eval)(uint8_t *out, const uint8_t *const *rows, size_t nrows,
 	    uint8_t x, size_t len);
 
 	/*
 	 * Linear combination: out[b] = sum over i < k of w[i] * in[i][b].
-	 * k >= 1.  out must not overlap in.
+	 * 1 <= k <= SHAMIR_MAX_PARTS.  out must not overlap in.
 	 */
 	void (*lincomb)(uint8_t *out, const uint8_t *const *in,
 	    const uint8_t *w, size_t k, size_t len);
@@ -43,17 +43,10 @@ struct gf256_kernel {
 	/*
 	 * eval at nout points at once: outs[j] gets the evaluation at xs[j].
 	 * Kernels that can keep a chunk of every row in registers or L1 read
-	 * each row once for all points.
+	 * each row once for all points.  Same limits as eval.
 	 */
 	void (*eval_multi)(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 	    const uint8_t *const *rows, size_t nrows, size_t len);
-
-	/*
-	 * eval, with non-temporal stores where the kernel has them: for
-	 * outputs that will not be read again soon (large secrets).
-	 */
-	void (*eval_stream)(uint8_t *out, const uint8_t *const *rows,
-	    size_t nrows, uint8_t x, size_t len);
 
 	/* Element-wise product: z[i] = a[i] * b[i].  z may alias a or b. */
 	void (*mul)(uint8_t *z, const uint8_t *a, const uint8_t *b, size_t n);

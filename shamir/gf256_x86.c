@@ -530,94 +530,7 @@ mul_gfni512(uint8_t *z, const uint8_t *a, const uint8_t *b, size_t n)
 	}
 }
 
-/* ---- streaming stores and Lagrange weights ---------------------------- */
-
-/*
- * eval with non-temporal stores, for long outputs: the head up to a vector
- * boundary of out and the tail go through the plain path; lengths and
- * addresses are public.
- */
-TGT_GFNI512 static void
-eval_stream_gfni512(uint8_t *out, const uint8_t *const *rows, size_t nrows,
-    uint8_t x, size_t len)
-{
-	const __m512i xv = _mm512_set1_epi8((char)x);
-	size_t head = (64 - ((uintptr_t)out & 63)) & 63, i, r;
-	const uint8_t *shifted[SHAMIR_MAX_PARTS];
-	const uint8_t *p;
-	__m512i a0, a1, a2, a3;
-
-	if (len < 1024) {
-		eval_gfni512(out, rows, nrows, x, len);
-		return;
-	}
-	eval_gfni512(out, rows, nrows, x, head);
-	for (i = head; i + 256 <= len; i += 256) {
-		p = rows[nrows - 1] + i;
-		a0 = ld512(p);
-		a1 = ld512(p + 64);
-		a2 = ld512(p + 128);
-		a3 = ld512(p + 192);
-		for (r = nrows - 1; r-- > 0;) {
-			p = rows[r] + i;
-			a0 = _mm512_xor_si512(mul512(a0, xv), ld512(p));
-			a1 = _mm512_xor_si512(mul512(a1, xv), ld512(p + 64));
-			a2 = _mm512_xor_si512(mul512(a2, xv), ld512(p + 128));
-			a3 = _mm512_xor_si512(mul512(a3, xv), ld512(p + 192));
-		}
-		_mm512_stream_si512((void *)(out + i), a0);
-		_mm512_stream_si512((void *)(out + i + 64), a1);
-		_mm512_stream_si512((void *)(out + i + 128), a2);
-		_mm512_stream_si512((void *)(out + i + 192), a3);
-	}
-	_mm_sfence();
-	for (r = 0; r < nrows; r++)
-		shifted[r] = rows[r] + i;
-	eval_gfni512(out + i, shifted, nrows, x, len - i);
-}
-
-TGT_GFNI256 static void
-eval_stream_gfni256(uint8_t *out, const uint8_t *const *rows, size_t nrows,
-    uint8_t x, size_t len)
-{
-	const __m256i xv = _mm256_set1_epi8((char)x);
-	size_t head = (32 - ((uintptr_t)out & 31)) & 31, i, r;
-	const uint8_t *shifted[SHAMIR_MAX_PARTS];
-	const uint8_t *p;
-	__m256i a0, a1, a2, a3;
-
-	if (len < 1024) {
-		eval_gfni256(out, rows, nrows, x, len);
-		return;
-	}
-	gf256_eval_tail(out, rows, nrows, x, 0, head);
-	for (i = head; i + 128 <= len; i += 128) {
-		p = rows[nrows - 1] + i;
-		a0 = ld256(p);
-		a1 = ld256(p + 32);
-		a2 = ld256(p + 64);
-		a3 = ld256(p + 96);
-		for (r = nrows - 1; r-- > 0;) {
-			p = rows[r] + i;
-			a0 = _mm256_xor_si256(
-			    _mm256_gf2p8mul_epi8(a0, xv), ld256(p));
-			a1 = _mm256_xor_si256(
-			    _mm256_gf2p8mul_epi8(a1, xv), ld256(p + 32));
-			a2 = _mm256_xor_si256(
-			    _mm256_gf2p8mul_epi8(a2, xv), ld256(p + 64));
-			a3 = _mm256_xor_si256(
-			    _mm256_gf2p8mul_epi8(a3, xv), ld256(p + 96));
-		}
-		_mm256_stream_si256((__m256i *)(void *)(out + i), a0);
-		_mm256_stream_si256((__m256i *)(void *)(out + i + 32), a1);
-		_mm256_stream_si256((__m256i *)(void *)(out + i + 64), a2);
-		_mm256_stream_si256((__m256i *)(void *)(out + i + 96), a3);
-	}
-	_mm_sfence();
-	for (r = 0; r < nrows; r++)
-		shifted[r] = rows[r] + i;
-	eval_gfni256(out + i, shifted, nrows, x, len - i);
-}
+/* ---- evaluation at many points, Lagrange weights ---------------------- */
 
 /*
  * Lagrange weights with every lane in a register (n <= 64): num and den
@@ -668,11 +581,29 @@ TGT_GFNI512 static void
 eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
     const uint8_t *const *rows, size_t nrows, size_t len)
 {
-	__m512i v[SHAMIR_MAX_PARTS], a, xv;
+	__m512i v[2 * SHAMIR_MAX_PARTS], a, b, xv;
 	__mmask64 m;
 	size_t i, j, r;
 
-	for (i = 0; i < len; i += 64) {
+	for (i = 0; i + 128 <= len; i += 128) {
+		for (r = 0; r < nrows; r++) {
+			v[2 * r] = ld512(rows[r] + i);
+			v[2 * r + 1] = ld512(rows[r] + i + 64);
+		}
+		for (j = 0; j < nout; j++) {
+			xv = _mm512_set1_epi8((char)xs[j]);
+			a = v[2 * nrows - 2];
+			b = v[2 * nrows - 1];
+			for (r = nrows - 1; r-- > 0;) {
+				a = _mm512_xor_si512(mul512(a, xv), v[2 * r]);
+				b = _mm512_xor_si512(
+				    mul512(b, xv), v[2 * r + 1]);
+			}
+			st512(outs[j] + i, a);
+			st512(outs[j] + i + 64, b);
+		}
+	}
+	for (; i < len; i += 64) {
 		m = lanes(len - i);
 		for (r = 0; r < nrows; r++)
 			v[r] = _mm512_maskz_loadu_epi8(m, rows[r] + i);
@@ -684,7 +615,7 @@ eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 			_mm512_mask_storeu_epi8(outs[j] + i, m, a);
 		}
 	}
-	kq_wipe(v, nrows * sizeof(v[0]));
+	kq_wipe(v, 2 * nrows * sizeof(v[0]));
 }
 
 #define EVAL_MULTI_WITH(name, eval)                                            \
@@ -695,7 +626,37 @@ eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 	}
 EVAL_MULTI_WITH(eval_multi_ssse3, eval_ssse3)
 EVAL_MULTI_WITH(eval_multi_avx2, eval_avx2)
-EVAL_MULTI_WITH(eval_multi_gfni256, eval_gfni256)
+
+TGT_GFNI256 static void
+eval_multi_gfni256(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+    const uint8_t *const *rows, size_t nrows, size_t len)
+{
+	__m256i v[2 * SHAMIR_MAX_PARTS], a, b, xv;
+	size_t i, j, r;
+
+	for (i = 0; i + 64 <= len; i += 64) {
+		for (r = 0; r < nrows; r++) {
+			v[2 * r] = ld256(rows[r] + i);
+			v[2 * r + 1] = ld256(rows[r] + i + 32);
+		}
+		for (j = 0; j < nout; j++) {
+			xv = _mm256_set1_epi8((char)xs[j]);
+			a = v[2 * nrows - 2];
+			b = v[2 * nrows - 1];
+			for (r = nrows - 1; r-- > 0;) {
+				a = _mm256_xor_si256(
+				    _mm256_gf2p8mul_epi8(a, xv), v[2 * r]);
+				b = _mm256_xor_si256(
+				    _mm256_gf2p8mul_epi8(b, xv), v[2 * r + 1]);
+			}
+			st256(outs[j] + i, a);
+			st256(outs[j] + i + 32, b);
+		}
+	}
+	kq_wipe(v, 2 * nrows * sizeof(v[0]));
+	for (j = 0; i < len && j < nout; j++)
+		gf256_eval_tail(outs[j], rows, nrows, xs[j], i, len);
+}
 
 static void
 lagrange_gfni256(const uint8_t *x, size_t n, uint8_t *w)
@@ -722,7 +683,6 @@ const struct gf256_kernel gf256_kernel_ssse3 = {
     .eval = eval_ssse3,
     .lincomb = lincomb_ssse3,
     .eval_multi = eval_multi_ssse3,
-    .eval_stream = eval_ssse3,
     .mul = mul_ssse3,
     .lagrange = lagrange_ssse3,
 };
@@ -734,7 +694,6 @@ const struct gf256_kernel gf256_kernel_avx2 = {
     .eval = eval_avx2,
     .lincomb = lincomb_avx2,
     .eval_multi = eval_multi_avx2,
-    .eval_stream = eval_avx2,
     .mul = mul_avx2,
     .lagrange = lagrange_avx2,
 };
@@ -746,7 +705,6 @@ const struct gf256_kernel gf256_kernel_gfni256 = {
     .eval = eval_gfni256,
     .lincomb = lincomb_gfni256,
     .eval_multi = eval_multi_gfni256,
-    .eval_stream = eval_stream_gfni256,
     .mul = mul_gfni256,
     .lagrange = lagrange_gfni256,
 };
@@ -758,7 +716,6 @@ const struct gf256_kernel gf256_kernel_gfni512 = {
     .eval = eval_gfni512,
     .lincomb = lincomb_gfni512,
     .eval_multi = eval_multi_gfni512,
-    .eval_stream = eval_stream_gfni512,
     .mul = mul_gfni512,
     .lagrange = lagrange_gfni512,
 };

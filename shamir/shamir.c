@@ -25,8 +25,7 @@
  * per byte.  The coefficients live in kq_secalloc memory, or, for small
  * secrets (under SPLIT_STACK bytes of scratch), on the stack, since a
  * guarded allocation costs tens of microseconds; either way they are wiped
- * before returning.  Secrets of SPLIT_STREAM_MIN bytes or more write the
- * shares with streaming stores (see split_block).
+ * before returning.
  */
 #include "shamir/shamir.h"
 
@@ -41,15 +40,11 @@
 /* Random bytes per x-coordinate: one 64-bit uniform to pick, one to shuffle. */
 #define XKEY_BYTES 16
 /* Secret bytes per block, and the most coefficient bytes per block. */
-#ifndef SPLIT_BLOCK
 #define SPLIT_BLOCK (32u * 1024)
-#endif
 #define SPLIT_COEF_MAX (256u * 1024)
 #define SPLIT_BLOCK_MIN 1024u
-/* From this secret size on, shares are written with streaming stores. */
-#define SPLIT_STREAM_MIN (4u * 1024 * 1024)
 /* Scratch up to this size is a stack buffer (wiped), beyond it secure heap. */
-#define SPLIT_STACK 2048u
+#define SPLIT_STACK 4096u
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -242,9 +237,7 @@ struct split {
 	unsigned nsub; /* subsets checked in turn: ceil(n / t) */
 	uint8_t *coef; /* (t-1) * blk random coefficients */
 	uint8_t *check; /* blk bytes: a subset recombined */
-	uint8_t *tmp; /* stream only: n * blk bytes of share blocks */
 	uint8_t diff; /* OR of all differences found by the check */
-	int stream; /* shares computed in tmp, streamed out */
 	uint8_t xs[SHAMIR_MAX_PARTS];
 	uint8_t w[2 * SHAMIR_MAX_PARTS]; /* weights of subset s at s * t */
 	const uint8_t *rows[SHAMIR_MAX_PARTS];
@@ -292,14 +285,10 @@ split_check(struct split *sp, unsigned s, const uint8_t *const *blocks,
 
 /*
  * One block: coefficients already drawn into sp->coef.  Evaluate every
- * share (each chunk of the rows read once for all shares), then recombine
- * a subset: it rotates, so that over a long secret every share is checked,
- * and the last block checks the subsets not reached.
- *
- * Long secrets (sp->stream) would spend much of their time reading for
- * ownership the cache lines they write.  There the share blocks are
- * computed into sp->tmp (in L2), checked there, and then copied out with
- * streaming stores.
+ * share (each chunk of the rows is read once for all shares), then
+ * recombine a subset from the shares just written (still in cache): the
+ * subset rotates, so that over a long secret every share is checked, and
+ * the last block checks the subsets not reached.
  */
 static void
 split_block(struct split *sp, size_t b, size_t nblocks)
@@ -307,27 +296,19 @@ split_block(struct split *sp, size_t b, size_t nblocks)
 	size_t off = b * sp->blk;
 	size_t bl = sp->len - off < sp->blk ? sp->len - off : sp->blk;
 	uint8_t *dst[SHAMIR_MAX_PARTS];
-	const uint8_t *one[1];
 	unsigned j, s, s_last;
 
 	sp->rows[0] = sp->secret + off;
 	for (j = 1; j < sp->t; j++)
 		sp->rows[j] = sp->coef + (j - 1) * bl;
 	for (j = 0; j < sp->n; j++)
-		dst[j] = sp->stream ? sp->tmp + (size_t)j * sp->blk
-		                    : sp->shares[j] + off;
+		dst[j] = sp->shares[j] + off;
 	sp->k->eval_multi(dst, sp->xs, sp->n, sp->rows, sp->t, bl);
 
 	s = (unsigned)(b % sp->nsub);
 	s_last = (b + 1 == nblocks && b < sp->nsub) ? sp->nsub - 1 : s;
 	for (; s <= s_last; s++)
 		split_check(sp, s, (const uint8_t *const *)dst, off, bl);
-	if (!sp->stream)
-		return;
-	for (j = 0; j < sp->n; j++) {
-		one[0] = dst[j]; /* Horner over one row: a copy */
-		sp->k->eval_stream(sp->shares[j] + off, one, 1, 0, bl);
-	}
 }
 
 /* Secret bytes per block: the coefficients of a block fit in L2. */
@@ -387,13 +368,10 @@ shamir_split(const uint8_t *secret, size_t len, unsigned threshold,
 	sp.diff = 0;
 	sp.blk = split_block_size(len, threshold);
 	nblocks = (len + sp.blk - 1) / sp.blk;
-	sp.stream = len >= SPLIT_STREAM_MIN;
 
-	/* scratch: coefficients | x keys | check | tmp (stream only) */
+	/* scratch: coefficients | x keys | check */
 	coefsz = (size_t)(threshold - 1) * sp.blk;
 	scratchsz = coefsz + (size_t)parts * XKEY_BYTES + sp.blk;
-	if (sp.stream)
-		scratchsz += (size_t)parts * sp.blk;
 	r = KQ_ERR_NOMEM;
 	if (scratchsz <= sizeof(small))
 		scratch = small;
@@ -402,7 +380,6 @@ shamir_split(const uint8_t *secret, size_t len, unsigned threshold,
 	sp.coef = scratch;
 	xkeys = scratch + coefsz;
 	sp.check = xkeys + (size_t)parts * XKEY_BYTES;
-	sp.tmp = sp.check + sp.blk;
 
 	/* One draw for the x-coordinates and the first block. */
 	if ((r = kq_random(scratch, coefsz + (size_t)parts * XKEY_BYTES)) !=

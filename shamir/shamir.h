@@ -21,8 +21,9 @@
 /*
  * Split the len-byte secret into `parts` shares needing `threshold` to
  * recombine.  shares[i] must hold len + 1 bytes, for i < parts.  Before
- * returning, a threshold-sized subset is recombined in memory and compared
- * with the secret.
+ * returning, split recombines threshold-sized subsets in memory and compares
+ * them with the secret (in constant time); the subsets rotate over the
+ * secret's blocks so that every share is checked somewhere.
  * Returns KQ_OK, KQ_ERR_SHAMIR_EMPTY_SECRET, KQ_ERR_SHAMIR_THRESHOLD
  * (threshold < 2), KQ_ERR_SHAMIR_PARTS (parts < threshold or > 255),
  * KQ_ERR_INVALID (a NULL pointer), KQ_ERR_RANDOM, KQ_ERR_NOMEM,

@@ -314,7 +314,8 @@ custody_enroll(int argc, char **argv)
 	unsigned fdn = 0;
 	int have_fd = 0, force = 0, json = 0, aft = 0, ch, r, ret;
 	const char *module = NULL;
-	char detail[CEREMONY_DETAIL_MAX * 2], prompt[160], *eq;
+	char detail[CEREMONY_DETAIL_MAX * 2], prompt[160], *eq, trp[4096];
+	struct transcript *tr = NULL;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -440,6 +441,10 @@ custody_enroll(int argc, char **argv)
 	o.stop = &stop_flag;
 	o.on_event = ui_event;
 	o.event_arg = &ui;
+	snprintf(trp, sizeof(trp), "%s.transcript", path);
+	if ((r = transcript_open(trp, &tr, detail)) != KQ_OK)
+		goto fail;
+	o.transcript = tr;
 	if ((r = ceremony_holder_pubkey(cs, &o, idx, &k, detail)) != KQ_OK)
 		goto fail;
 	if ((r = ceremony_seal_share(cs, idx, k, share, len, detail)) != KQ_OK)
@@ -454,6 +459,8 @@ custody_enroll(int argc, char **argv)
 		goto fail;
 	if ((r = custody_save(cs, path, 1, detail)) != KQ_OK)
 		goto fail;
+	ceremony_log(tr, cs, "enroll", "ok", name, h->fingerprint, NULL,
+	    "share sealed to the holder's token and opened again");
 	ui_say(&ui, CEREMONY_EV_DONE, 0, name,
 	    "%s's share (x=%u) is sealed to the token key and opens again; "
 	    "%s written",
@@ -468,7 +475,11 @@ fail:
 		ui_say(&ui, CEREMONY_EV_ERROR, r, name, "%s%s%s",
 		    kq_strerror(r), detail[0] ? ": " : "", detail);
 	ret = kq_exit_status(r);
+	if (tr != NULL)
+		ceremony_log(
+		    tr, cs, "enroll", "error", name, NULL, NULL, detail);
 out:
+	transcript_close(tr);
 	kq_sbuf_free(text);
 	kq_secfree(share);
 	hsm_pubkey_free(k);

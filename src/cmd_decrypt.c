@@ -1,8 +1,9 @@
 /*
  * keyquorum decrypt: open a sealed blob with the private key on its token.
  * The blob's key fingerprint and context are checked before any PIN is
- * asked; the PIN comes from the URI's pin-source, the reader's PIN pad or
- * the terminal.  The plaintext goes to standard output with write(2).
+ * asked; the PIN comes from the URI's pin-source, the reader's PIN pad, a
+ * pinentry program (--pinentry) or the terminal.  The plaintext goes to
+ * standard output with write(2).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,16 +20,19 @@
 static const char decrypt_help[] =
     "usage: keyquorum decrypt --with URI [--context STR] [--module PATH]\n"
     "                         [--allow-final-try] [--force-tty]\n"
+    "                         [--pinentry[=PROGRAM]]\n"
     "\n"
     "Read a sealed blob on standard input, open it with the token key the\n"
     "PKCS#11 URI names (logging in: pin-source=FILE or fd:N in the URI,\n"
-    "the reader's PIN pad, or the terminal) and write the plaintext to\n"
-    "standard output.  A token with one PIN try left is refused unless\n"
-    "--allow-final-try.  Plaintext is not written to a terminal unless\n"
-    "--force-tty.\n"
+    "the reader's PIN pad, a pinentry program with --pinentry, or the\n"
+    "terminal) and write the plaintext to standard output.  --pinentry\n"
+    "alone runs $KEYQUORUM_PINENTRY, else pinentry from PATH.  A token\n"
+    "with one PIN try left is refused unless --allow-final-try.  Plaintext\n"
+    "is not written to a terminal unless --force-tty.\n"
     "\n"
-    "Exit status: 3 PIN (wrong, locked, final try), 4 token (wrong token\n"
-    "or key, removed, missing), 6 tampered blob or wrong context.\n";
+    "Exit status: 3 PIN (wrong, locked, final try, cancelled, pinentry\n"
+    "failed), 4 token (wrong token or key, removed, missing), 6 tampered\n"
+    "blob or wrong context.\n";
 
 int
 cmd_decrypt(int argc, char **argv)
@@ -38,13 +42,14 @@ cmd_decrypt(int argc, char **argv)
 	    {"context", required_argument, NULL, 'c'},
 	    {"module", required_argument, NULL, 'm'},
 	    {"allow-final-try", no_argument, NULL, 'F'},
+	    {"pinentry", optional_argument, NULL, 'P'},
 	    {"force-tty", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *verb = "decrypt", *with = NULL, *context = "";
 	const char *module = NULL;
-	struct hsm_login_opts lo = {0, 0};
+	struct hsm_login_opts lo = {0};
 	struct hsm_uri *u = NULL;
 	struct hsm_ctx *c = NULL;
 	struct hsm_session *s = NULL;
@@ -68,6 +73,10 @@ cmd_decrypt(int argc, char **argv)
 			break;
 		case 'F':
 			lo.allow_final_try = 1;
+			break;
+		case 'P':
+			/* "": $KEYQUORUM_PINENTRY, else pinentry on PATH */
+			lo.pinentry = optarg != NULL ? optarg : "";
 			break;
 		case 'T':
 			force_tty = 1;

@@ -16,10 +16,11 @@ static const char token_help[] =
     "usage: keyquorum token keygen --token URI --label LABEL\n"
     "                              [--type ec-p256|ec-p384|rsa-2048|rsa-3072]\n"
     "                              [--module PATH] [--allow-final-try]\n"
+    "                              [--pinentry[=PROGRAM]]\n"
     "\n"
     "Generate a key pair for sealing on the token the PKCS#11 URI names\n"
-    "(default type ec-p256).  Logs in (pin-source in the URI, PIN pad or\n"
-    "terminal).  Prints the key's URI and its fingerprint\n"
+    "(default type ec-p256).  Logs in (pin-source in the URI, PIN pad,\n"
+    "a pinentry program with --pinentry, or the terminal).  Prints the key's URI and its fingerprint\n"
     "(SHA256:<base64 of SHA-256 over the DER SubjectPublicKeyInfo>).\n";
 
 static int
@@ -31,12 +32,13 @@ token_keygen(int argc, char **argv)
 	    {"type", required_argument, NULL, 'y'},
 	    {"module", required_argument, NULL, 'm'},
 	    {"allow-final-try", no_argument, NULL, 'F'},
+	    {"pinentry", optional_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *verb = "token keygen", *tok = NULL, *label = NULL;
 	const char *type = "ec-p256", *module = NULL;
-	struct hsm_login_opts lo = {0, 0};
+	struct hsm_login_opts lo = {0};
 	struct hsm_uri *u = NULL;
 	struct hsm_ctx *c = NULL;
 	struct hsm_session *s = NULL;
@@ -62,6 +64,10 @@ token_keygen(int argc, char **argv)
 			break;
 		case 'F':
 			lo.allow_final_try = 1;
+			break;
+		case 'P':
+			/* "": $KEYQUORUM_PINENTRY, else pinentry on PATH */
+			lo.pinentry = optarg != NULL ? optarg : "";
 			break;
 		case 'h':
 			return cli_help(token_help);

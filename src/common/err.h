@@ -81,6 +81,8 @@ enum kq_exit {
 	    "the token needs a login first")                                                    \
 	X(KQ_ERR_PIN_VALUE_REFUSED, -207, KQ_EXIT_USAGE,                                        \
 	    "pin-value in a PKCS#11 URI is refused outside tests (use pin-source)")             \
+	X(KQ_ERR_PINENTRY, -208, KQ_EXIT_AUTH,                                                  \
+	    "the pinentry program cannot be started or failed")                                 \
 	/* token, reader, module: -300 .. -399 */                                               \
 	X(KQ_ERR_MODULE, -300, KQ_EXIT_TOKEN,                                                   \
 	    "the PKCS#11 module cannot be loaded or used")                                      \
@@ -162,6 +164,16 @@ enum kq_exit {
 	X(KQ_ERR_DRILL_FAILED, -603, KQ_EXIT_INTEGRITY,                                         \
 	    "one or more holders failed the drill")                                             \
 	X(KQ_ERR_NOT_ENROLLED, -604, KQ_EXIT_ERROR, "the holder has no share enrolled")         \
+	/* rollback envelopes and the hsm-pin set: -650 .. -669 */                            \
+	X(KQ_ERR_ENVELOPE_TRUNCATED, -650, KQ_EXIT_INTEGRITY,                                   \
+	    "the envelope is truncated (its final chunk is missing)")                          \
+	X(KQ_ERR_ENVELOPE_WRONG_SET, -651, KQ_EXIT_USAGE,                                       \
+	    "the envelope belongs to another custody set")                                      \
+	X(KQ_ERR_ENVELOPE_WRONG_HSM, -652, KQ_EXIT_TOKEN,                                       \
+	    "the envelope was sealed in another HSM or under another key")                      \
+	X(KQ_ERR_PLAN, -653, KQ_EXIT_USAGE, "the rollback plan is invalid")                     \
+	X(KQ_ERR_HSM_PIN_STATE, -654, KQ_EXIT_ERROR,                                            \
+	    "the HSM's PIN changed but the custody set is not in place")                        \
 	/* end */
 
 enum kq_err {

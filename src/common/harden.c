@@ -2,6 +2,8 @@
 #include "common/harden.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -33,22 +35,78 @@ kq_harden_process(void)
 	return KQ_OK;
 }
 
-int
-kq_random(void *buf, size_t n)
+/*
+ * Small requests are served from a per-thread pool refilled by RAND_bytes
+ * in KQ_RAND_POOL blocks: OpenSSL's per-call overhead (a getpid(2) and
+ * locking, about 0.7 us) would otherwise dominate a 32-byte split.  Each
+ * byte is handed out once and wiped from the pool as it is; a fork wipes
+ * the child's pool (pthread_atfork) so parent and child never share
+ * bytes.  Large requests go to RAND_bytes directly (no extra copy).
+ */
+#define KQ_RAND_POOL 16384
+#define KQ_RAND_SMALL 1024
+
+static __thread uint8_t *kq_rand_pool;
+static __thread size_t kq_rand_avail;
+static pthread_once_t kq_rand_once = PTHREAD_ONCE_INIT;
+
+static void
+kq_rand_forked(void)
 {
-	uint8_t *p = buf;
+	if (kq_rand_pool != NULL)
+		kq_wipe(kq_rand_pool, KQ_RAND_POOL);
+	kq_rand_avail = 0;
+}
+
+static void
+kq_rand_setup(void)
+{
+	(void)pthread_atfork(NULL, NULL, kq_rand_forked);
+}
+
+static int
+kq_random_direct(uint8_t *p, size_t n)
+{
+	uint8_t *start = p;
+	size_t total = n;
 
 	/* RAND_bytes takes an int: feed it in chunks. */
 	while (n > 0) {
 		size_t chunk = n > (1u << 30) ? (1u << 30) : n;
 
 		if (RAND_bytes(p, (int)chunk) != 1) {
-			kq_wipe(buf, (size_t)(p - (uint8_t *)buf) + n);
+			kq_wipe(start, total);
 			return KQ_ERR_RANDOM;
 		}
 		p += chunk;
 		n -= chunk;
 	}
+	return KQ_OK;
+}
+
+int
+kq_random(void *buf, size_t n)
+{
+	uint8_t *src;
+
+	if (n > KQ_RAND_SMALL)
+		return kq_random_direct(buf, n);
+	(void)pthread_once(&kq_rand_once, kq_rand_setup);
+	if (kq_rand_pool == NULL &&
+	    (kq_rand_pool = kq_secalloc(KQ_RAND_POOL)) == NULL)
+		return kq_random_direct(buf, n);
+	if (kq_rand_avail < n) {
+		if (kq_random_direct(kq_rand_pool, KQ_RAND_POOL) != KQ_OK) {
+			kq_rand_avail = 0;
+			kq_wipe(buf, n);
+			return KQ_ERR_RANDOM;
+		}
+		kq_rand_avail = KQ_RAND_POOL;
+	}
+	src = kq_rand_pool + (KQ_RAND_POOL - kq_rand_avail);
+	memcpy(buf, src, n);
+	kq_wipe(src, n);
+	kq_rand_avail -= n;
 	return KQ_OK;
 }
 

@@ -86,7 +86,7 @@ static void
 open_login(struct open3 *o, const char *which, int expect_login)
 {
 	char why[256];
-	struct hsm_login_opts lo = {0, 1};
+	struct hsm_login_opts lo = {.no_tty = 1};
 
 	assert_int_equal(
 	    hsm_open(SOFTHSM, which, 1, &o->u, &o->c, &o->s, why, sizeof(why)),

@@ -247,9 +247,9 @@ test_roundtrip_long(void **state)
 	split_roundtrip(3000, 255, 255);
 }
 
-/* Secrets long enough for streaming stores, under every kernel. */
+/* A secret of many blocks, under every kernel. */
 static void
-test_roundtrip_stream_every_kernel(void **state)
+test_roundtrip_long_every_kernel(void **state)
 {
 	const struct gf256_kernel *const *ks;
 	size_t n, i;
@@ -260,9 +260,81 @@ test_roundtrip_stream_every_kernel(void **state)
 		if (!ks[i]->usable())
 			continue;
 		gf256_kernel_force(ks[i]);
-		split_roundtrip(4 * 1024 * 1024 + 77, 3, 5);
+		split_roundtrip(1024 * 1024 + 77, 3, 5);
 	}
 	gf256_kernel_force(NULL);
+}
+
+/* ---- split against textbook interpolation ------------------------------ */
+
+static uint8_t ref_mul(uint8_t a, uint8_t b);
+
+static uint8_t
+ref_inv(uint8_t a)
+{
+	unsigned c;
+
+	for (c = 1; c < 256; c++)
+		if (ref_mul(a, (uint8_t)c) == 1)
+			return (uint8_t)c;
+	return 0;
+}
+
+/* The polynomial through points (x[i], y[i]), i < k, evaluated at z. */
+static uint8_t
+ref_interpolate(const uint8_t *x, const uint8_t *y, size_t k, uint8_t z)
+{
+	uint8_t acc = 0, num, den;
+	size_t i, j;
+
+	for (i = 0; i < k; i++) {
+		num = 1;
+		den = 1;
+		for (j = 0; j < k; j++) {
+			if (j == i)
+				continue;
+			num = ref_mul(num, z ^ x[j]);
+			den = ref_mul(den, x[i] ^ x[j]);
+		}
+		acc ^= ref_mul(y[i], ref_mul(num, ref_inv(den)));
+	}
+	return acc;
+}
+
+/*
+ * Independent of shamir_combine: per byte, the polynomial through the
+ * first k shares has the secret at 0 and passes through every other share,
+ * so the shares are what Vault's combine expects.
+ */
+static void
+test_split_shares_on_one_polynomial(void **state)
+{
+	static const unsigned kn[][2] = {{2, 3}, {3, 5}, {5, 9}, {4, 4}};
+	uint8_t secret[40], x[16], y[16];
+	struct shareset ss;
+	size_t c, b, i;
+
+	(void)state;
+	for (c = 0; c < sizeof(kn) / sizeof(kn[0]); c++) {
+		unsigned k = kn[c][0], n = kn[c][1];
+
+		rnd(secret, sizeof(secret));
+		shareset_new(&ss, n, sizeof(secret));
+		assert_int_equal(
+		    shamir_split(secret, sizeof(secret), k, n, ss.s), KQ_OK);
+		for (i = 0; i < n; i++)
+			x[i] = ss.s[i][sizeof(secret)];
+		for (b = 0; b < sizeof(secret); b++) {
+			for (i = 0; i < n; i++)
+				y[i] = ss.s[i][b];
+			assert_int_equal(
+			    ref_interpolate(x, y, k, 0), secret[b]);
+			for (i = k; i < n; i++)
+				assert_int_equal(
+				    ref_interpolate(x, y, k, x[i]), y[i]);
+		}
+		shareset_free(&ss);
+	}
 }
 
 /* ---- x-coordinates ---------------------------------------------------- */
@@ -476,6 +548,7 @@ struct kbuf {
 	const uint8_t *rows[TROWS];
 	uint8_t w[TROWS];
 	uint8_t ref[TMAX + 64], out[TMAX + 64];
+	uint8_t multi[7 * (TMAX + 64)];
 };
 
 static struct kbuf *
@@ -585,6 +658,26 @@ kernel_compare_lagrange(const struct gf256_kernel *k)
 	}
 }
 
+/* eval_multi at 7 points equals 7 evals. */
+static void
+kernel_compare_multi(
+    const struct gf256_kernel *k, struct kbuf *kb, size_t c, size_t len)
+{
+	uint8_t xs[7], *outs[7];
+	size_t j;
+
+	rnd(xs, sizeof(xs));
+	for (j = 0; j < 7; j++)
+		outs[j] = kb->multi + j * (TMAX + 64);
+	memset(kb->multi, 0x5c, sizeof(kb->multi));
+	k->eval_multi(outs, xs, 7, kb->rows, c, len);
+	for (j = 0; j < 7; j++) {
+		gf256_kernel_portable.eval(kb->ref, kb->rows, c, xs[j], len);
+		assert_memory_equal(outs[j], kb->ref, len);
+		assert_int_equal(outs[j][len], 0x5c);
+	}
+}
+
 /* Every usable kernel gives the portable kernel's bytes, and no more. */
 static void
 kernel_compare(const struct gf256_kernel *k, struct kbuf *kb)
@@ -607,10 +700,7 @@ kernel_compare(const struct gf256_kernel *k, struct kbuf *kb)
 			assert_memory_equal(kb->out, kb->ref, len);
 			assert_int_equal(kb->out[len], 0x5c);
 
-			memset(kb->out, 0x5c, sizeof(kb->out));
-			k->eval_stream(kb->out, kb->rows, c, x, len);
-			assert_memory_equal(kb->out, kb->ref, len);
-			assert_int_equal(kb->out[len], 0x5c);
+			kernel_compare_multi(k, kb, c, len);
 
 			p->lincomb(kb->ref, kb->rows, kb->w, c, len);
 			memset(kb->out, 0x5c, sizeof(kb->out));
@@ -704,6 +794,13 @@ eval_faulty(uint8_t *out, const uint8_t *const *rows, size_t nrows, uint8_t x,
 }
 
 static void
+eval_multi_faulty(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+    const uint8_t *const *rows, size_t nrows, size_t len)
+{
+	gf256_eval_multi_with(eval_faulty, outs, xs, nout, rows, nrows, len);
+}
+
+static void
 test_split_selfcheck_catches_fault(void **state)
 {
 	struct gf256_kernel bad = gf256_kernel_portable;
@@ -713,7 +810,7 @@ test_split_selfcheck_catches_fault(void **state)
 
 	(void)state;
 	bad.eval = eval_faulty;
-	bad.eval_stream = eval_faulty;
+	bad.eval_multi = eval_multi_faulty;
 	rnd(secret, sizeof(secret));
 	shareset_new(&ss, 5, sizeof(secret));
 	gf256_kernel_force(&bad);
@@ -771,7 +868,8 @@ main(void)
 	    cmocka_unit_test(test_roundtrip_every_length),
 	    cmocka_unit_test(test_roundtrip_many_k_n),
 	    cmocka_unit_test(test_roundtrip_long),
-	    cmocka_unit_test(test_roundtrip_stream_every_kernel),
+	    cmocka_unit_test(test_roundtrip_long_every_kernel),
+	    cmocka_unit_test(test_split_shares_on_one_polynomial),
 	    cmocka_unit_test(test_xcoords_permutation),
 	    cmocka_unit_test(test_xcoords_cover_range),
 	    cmocka_unit_test(test_split_errors),
