@@ -23,7 +23,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 INSTALL    ?= install
 
-PKGS := libsodium libcrypto libssl libp11 libpcsclite libcurl jansson p11-kit-1
+PKGS := libsodium libcrypto libssl libpcsclite libcurl jansson p11-kit-1
 
 ifeq ($(SANITIZE),)
 B ?= build
@@ -44,7 +44,11 @@ KQ_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(HARDEN) \
 	-I. -Isrc -DKQ_VERSION='"$(VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 KQ_LDFLAGS := -pie -Wl,-z,relro,-z,now,-z,noexecstack
-KQ_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# libcurl is loaded at run time by the ceremonies (ceremony/curl_dl.h), so
+# the offline verbs start as fast as a small program; its headers are used.
+KQ_LIBS := -Wl,--as-needed \
+	$(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) \
+	-lpthread -ldl -Wl,--no-as-needed
 
 ifneq ($(SANITIZE),)
 KQ_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \

@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/ssl.h>
 
 #include "ceremony/cer_int.h"
+#include "ceremony/curl_dl.h"
 #include "common/err.h"
 #include "common/secio.h"
 #include "common/secmem.h"
@@ -106,11 +106,15 @@ cm_calloc(size_t nmemb, size_t size)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+/* libcurl's functions, loaded on first use (curl_dl.h says why). */
+static const struct kq_curl *kc;
 
 static void
 curl_init_once(void)
 {
-	curl_init_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, cm_malloc,
+	if ((kc = kq_curl_get(NULL)) == NULL)
+		return;
+	curl_init_rc = kc->global_init_mem(CURL_GLOBAL_DEFAULT, cm_malloc,
 	    cm_free, cm_realloc, cm_strdup, cm_calloc);
 }
 
@@ -213,7 +217,11 @@ vault_client_new(
 	if (cfg == NULL)
 		cfg = &none;
 	pthread_once(&curl_once, curl_init_once);
-	vi = curl_version_info(CURLVERSION_NOW);
+	if (kc == NULL) {
+		(void)kq_curl_get(detail);
+		return KQ_ERR_UNSUPPORTED;
+	}
+	vi = kc->version_info(CURLVERSION_NOW);
 	if (curl_init_rc != CURLE_OK || vi == NULL || vi->ssl_version == NULL ||
 	    strncmp(vi->ssl_version, "OpenSSL", 7) != 0) {
 		cer_detail(detail, "libcurl must use OpenSSL (it uses %s)",
@@ -267,7 +275,7 @@ vault_client_new(
 		goto out;
 	}
 	r = KQ_ERR_NOMEM;
-	if ((vc->curl = curl_easy_init()) == NULL)
+	if ((vc->curl = kc->easy_init()) == NULL)
 		goto out;
 	*out = vc;
 	vc = NULL;
@@ -283,7 +291,7 @@ vault_client_free(struct vault_client *vc)
 	if (vc == NULL)
 		return;
 	if (vc->curl != NULL)
-		curl_easy_cleanup(vc->curl);
+		kc->easy_cleanup(vc->curl);
 	kq_secfree(vc->token);
 	free(vc->address);
 	free(vc->ca_cert);
@@ -385,7 +393,7 @@ set_opts(struct vault_client *vc, const char *url, struct curl_slist *hdrs,
 #define SET(opt, val)                                                          \
 	do {                                                                   \
 		if (e == CURLE_OK)                                             \
-			e = curl_easy_setopt(c, opt, val);                     \
+			e = kc->easy_setopt(c, opt, val);                      \
 	} while (0)
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
@@ -427,7 +435,7 @@ add_token(struct vault_client *vc, struct curl_slist *h)
 		return NULL;
 	memcpy(line, pfx, sizeof(pfx) - 1);
 	memcpy(line + sizeof(pfx) - 1, vc->token, n + 1);
-	nh = curl_slist_append(h, line); /* its copy is wiped by cm_free */
+	nh = kc->slist_append(h, line); /* its copy is wiped by cm_free */
 	kq_secfree(line);
 	return nh;
 }
@@ -457,10 +465,10 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 	    (resp = kq_sbuf_new(VAULT_RESPONSE_MAX)) == NULL)
 		goto out;
 	snprintf(url, ulen, "%s/v1/%s", vc->address, path);
-	if ((h = curl_slist_append(NULL, "X-Vault-Request: true")) == NULL)
+	if ((h = kc->slist_append(NULL, "X-Vault-Request: true")) == NULL)
 		goto out;
 	if (body != NULL) {
-		if ((nh = curl_slist_append(
+		if ((nh = kc->slist_append(
 		         h, "Content-Type: application/json")) == NULL)
 			goto out;
 		h = nh;
@@ -468,7 +476,7 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 	if (vc->namespace != NULL) {
 		snprintf(
 		    nsh, sizeof(nsh), "X-Vault-Namespace: %s", vc->namespace);
-		if ((nh = curl_slist_append(h, nsh)) == NULL)
+		if ((nh = kc->slist_append(h, nsh)) == NULL)
 			goto out;
 		h = nh;
 	}
@@ -477,22 +485,22 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 			goto out;
 		h = nh;
 	}
-	curl_easy_reset(vc->curl); /* keeps the connection cache */
+	kc->easy_reset(vc->curl); /* keeps the connection cache */
 	if ((r = set_opts(vc, url, h, resp)) != KQ_OK)
 		goto out;
 	if (body != NULL) {
 		/* Not copied by libcurl: it sends from our secure buffer. */
-		curl_easy_setopt(vc->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(vc->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		kc->easy_setopt(vc->curl, CURLOPT_POSTFIELDS, body);
+		kc->easy_setopt(vc->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)body_len);
 	}
 	if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(vc->curl, CURLOPT_CUSTOMREQUEST, method);
-	c = curl_easy_perform(vc->curl);
+		kc->easy_setopt(vc->curl, CURLOPT_CUSTOMREQUEST, method);
+	c = kc->easy_perform(vc->curl);
 	if (c != CURLE_OK) {
 		r = map_curl(c);
 		cer_detail(vc->detail, "%s %s: %s%s", method, path,
-		    vc->errbuf[0] ? vc->errbuf : curl_easy_strerror(c),
+		    vc->errbuf[0] ? vc->errbuf : kc->easy_strerror(c),
 		    r == KQ_ERR_VAULT_TLS && getenv("VAULT_SKIP_VERIFY") != NULL
 		        ? " (VAULT_SKIP_VERIFY is ignored: keyquorum always "
 		          "verifies; give the CA with --ca-cert or "
@@ -500,7 +508,7 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 		        : "");
 		goto out;
 	}
-	curl_easy_getinfo(vc->curl, CURLINFO_RESPONSE_CODE, &vc->http_status);
+	kc->easy_getinfo(vc->curl, CURLINFO_RESPONSE_CODE, &vc->http_status);
 	if (vc->http_status >= 200 && vc->http_status < 300) {
 		*out = resp;
 		resp = NULL;
@@ -518,10 +526,10 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 out:
 	if (vc->curl != NULL) {
 		/* Drop our pointers (body, headers) from the handle. */
-		curl_easy_setopt(vc->curl, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(vc->curl, CURLOPT_HTTPHEADER, NULL);
+		kc->easy_setopt(vc->curl, CURLOPT_POSTFIELDS, NULL);
+		kc->easy_setopt(vc->curl, CURLOPT_HTTPHEADER, NULL);
 	}
-	curl_slist_free_all(h);
+	kc->slist_free_all(h);
 	kq_sbuf_free(resp);
 	free(url);
 	return r;

@@ -39,43 +39,43 @@ int
 kq_read_all_fd(int fd, size_t max, struct kq_sbuf **out)
 {
 	struct kq_sbuf *b;
-	uint8_t *dst;
-	size_t want;
+	uint8_t *spare, probe;
+	size_t room, want = 4096;
 	ssize_t got;
 	int r;
 
 	if ((b = kq_sbuf_new(max)) == NULL)
 		return KQ_ERR_NOMEM;
 	for (;;) {
-		want = max - kq_sbuf_len(b);
-		if (want > KQ_READ_CHUNK)
-			want = KQ_READ_CHUNK;
-		if (want == 0) {
+		if (kq_sbuf_len(b) == max) {
 			/* At the limit: one more byte means too long. */
-			uint8_t probe;
-
 			got = read(fd, &probe, 1);
 			kq_wipe(&probe, sizeof(probe));
-			if (got == 0)
-				break;
 			if (got < 0 && errno == EINTR)
 				continue;
+			if (got == 0)
+				break;
 			r = got < 0 ? KQ_ERR_IO : KQ_ERR_TOO_LONG;
 			goto fail;
 		}
-		if ((r = kq_sbuf_reserve(b, want, &dst)) != KQ_OK)
+		/* Grow geometrically from 4 KiB: small secrets stay small. */
+		if (want > max - kq_sbuf_len(b))
+			want = max - kq_sbuf_len(b);
+		if ((r = kq_sbuf_spare(b, want, &spare, &room)) != KQ_OK)
 			goto fail;
-		got = read(fd, dst, want);
+		got = read(
+		    fd, spare, room > KQ_READ_CHUNK ? KQ_READ_CHUNK : room);
 		if (got < 0) {
-			kq_sbuf_truncate(b, kq_sbuf_len(b) - want);
 			if (errno == EINTR)
 				continue;
 			r = KQ_ERR_IO;
 			goto fail;
 		}
-		kq_sbuf_truncate(b, kq_sbuf_len(b) - want + (size_t)got);
 		if (got == 0)
 			break;
+		kq_sbuf_commit(b, (size_t)got);
+		if ((size_t)got == room && want < KQ_READ_CHUNK)
+			want *= 2;
 	}
 	*out = b;
 	return KQ_OK;

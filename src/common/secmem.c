@@ -173,6 +173,28 @@ kq_sbuf_reserve(struct kq_sbuf *b, size_t n, uint8_t **out)
 }
 
 int
+kq_sbuf_spare(struct kq_sbuf *b, size_t n, uint8_t **spare, size_t *spare_len)
+{
+	int r;
+
+	if (n > SIZE_MAX - b->len)
+		return KQ_ERR_TOO_LONG;
+	if ((r = kq_sbuf_grow(b, b->len + n)) != KQ_OK)
+		return r;
+	*spare = b->p + b->len;
+	*spare_len = b->cap - b->len;
+	return KQ_OK;
+}
+
+void
+kq_sbuf_commit(struct kq_sbuf *b, size_t n)
+{
+	if (n > b->cap - b->len)
+		abort(); /* misuse: more than the spare space */
+	b->len += n;
+}
+
+int
 kq_sbuf_put(struct kq_sbuf *b, const void *p, size_t n)
 {
 	uint8_t *dst;

@@ -49,6 +49,16 @@ int kq_sbuf_put(struct kq_sbuf *b, const void *p, size_t n);
 int kq_sbuf_reserve(struct kq_sbuf *b, size_t n, uint8_t **out);
 /* Shrink the length to n (wiping what is dropped); n <= length. */
 void kq_sbuf_truncate(struct kq_sbuf *b, size_t n);
+/*
+ * Make room for at least n more bytes without changing the length, and
+ * return the spare space after the data in *spare (*spare_len bytes, at
+ * least n and never past max).  Commit what was written there with
+ * kq_sbuf_commit.  KQ_OK, KQ_ERR_TOO_LONG, KQ_ERR_NOMEM.
+ */
+int kq_sbuf_spare(
+    struct kq_sbuf *b, size_t n, uint8_t **spare, size_t *spare_len);
+/* Add n bytes written into the spare space to the length. */
+void kq_sbuf_commit(struct kq_sbuf *b, size_t n);
 uint8_t *kq_sbuf_ptr(const struct kq_sbuf *b);
 size_t kq_sbuf_len(const struct kq_sbuf *b);
 
