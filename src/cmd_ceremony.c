@@ -960,7 +960,7 @@ do_drill(struct cer_run *run)
 {
 	struct custody_set *cs = run->cs;
 	struct ceremony_sink sink;
-	int *status = NULL, r, ret = KQ_EXIT_ERROR;
+	int *status = NULL, r, same, ret = KQ_EXIT_ERROR;
 	size_t i, ok = 0, bad = 0;
 	time_t now = time(NULL);
 	char names[2048];
@@ -1011,6 +1011,21 @@ do_drill(struct cer_run *run)
 		ret = cer_fail(run, KQ_ERR_DRILL_FAILED,
 		    "drill: %zu holder%s passed, %zu failed: %s", ok,
 		    ok == 1 ? "" : "s", bad, names);
+		/*
+		 * When every failure is of one kind (all PIN, all token, all
+		 * integrity), exit with that kind's status so a script can
+		 * tell a wrong PIN from a corrupt share.
+		 */
+		for (i = 0, same = -1; i < cs->n_holders; i++) {
+			if (status[i] >= 0)
+				continue;
+			if (same == -1)
+				same = kq_exit_status(status[i]);
+			else if (same != kq_exit_status(status[i]))
+				same = -2;
+		}
+		if (same >= 0)
+			ret = same;
 		goto out;
 	}
 	ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
