@@ -514,6 +514,8 @@ struct ceremony_opts {
 	size_t n_pins;
 	int allow_final_try;
 	int no_tty; /* never prompt for a PIN on the terminal */
+	/* pinentry program for PINs (hsm_login_opts.pinentry), or NULL */
+	const char *pinentry;
 	int keep_going; /* a failing holder is recorded, the next is asked */
 	unsigned
 	    max_shares; /* stop after this many; 0: until the sink is done */
@@ -751,8 +753,7 @@ struct envelope_src {
  * KQ_ERR_NOMEM, KQ_ERR_INVALID, or out's code.
  */
 int envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
-    struct envelope_src *in, envelope_out_cb *out, void *arg,
-    uint64_t *n_in);
+    struct envelope_src *in, envelope_out_cb *out, void *arg, uint64_t *n_in);
 
 /*
  * Open: in is positioned just after the header hdr (hdr_len bytes, as

@@ -386,6 +386,7 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 	struct hsm_login_opts lo;
 	struct hsm_blob b;
 	struct kq_sbuf *share = NULL;
+	char who[160];
 	uint8_t ctx[CEREMONY_CTX_MAX];
 	size_t ctx_len;
 	const char *src;
@@ -419,7 +420,8 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 	eng_emit(e, CEREMONY_EV_PIN_NEEDED, h->name, t->label, h->fingerprint,
 	    0, "%s",
 	    src != NULL ? (strncmp(src, "fd:", 3) == 0 ? "fd" : "file")
-	                : "terminal or PIN pad");
+	        : o->pinentry != NULL ? "pinentry"
+	                              : "terminal or PIN pad");
 	if (eng_stopped(e)) {
 		r = KQ_ERR_INTERRUPTED;
 		goto out;
@@ -427,6 +429,9 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 	memset(&lo, 0, sizeof(lo));
 	lo.allow_final_try = o->allow_final_try;
 	lo.no_tty = o->no_tty;
+	lo.pinentry = o->pinentry;
+	snprintf(who, sizeof(who), "holder %s", h->name);
+	lo.who = who;
 	if ((r = hsm_session_login(t->s, t->u, &lo)) != KQ_OK) {
 		/* The token layer's sentence names the token and the tries. */
 		if (*hsm_ctx_detail(t->c) != '\0')

@@ -41,6 +41,7 @@ static const char ceremony_help[] =
     "                          aggregates the progress\n"
     "  --pin-source NAME=SRC   SRC is file:PATH or fd:N (repeatable)\n"
     "  --allow-final-try       may spend a PIN's last try\n"
+    "  --pinentry[=PROGRAM]    ask PINs through pinentry (docs/pinentry.md)\n"
     "  --yes                   do not ask for confirmation\n"
     "  --json                  one JSON event per line (docs/json-events.md)\n"
     "  --transcript FILE       default: the custody file + .transcript\n"
@@ -83,6 +84,7 @@ struct cer_args {
 	struct ceremony_pin_source pins[CUSTODY_MAX_HOLDERS];
 	size_t n_pins;
 	int yes, json, allow_final_try, recovery, cancel;
+	const char *pinentry; /* --pinentry[=PROGRAM]: NULL, "" or a program */
 	long wait_s;
 	const char *root_out, *out, *nonce, *otp_out, *otp_file;
 	struct vault_config vcfg;
@@ -143,6 +145,7 @@ parse_args(int argc, char **argv, struct cer_args *a)
 	    {"holder", required_argument, NULL, 'O'},
 	    {"pin-source", required_argument, NULL, 'p'},
 	    {"allow-final-try", no_argument, NULL, 'F'},
+	    {"pinentry", optional_argument, NULL, 'E'},
 	    {"yes", no_argument, NULL, 'y'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"transcript", required_argument, NULL, 't'},
@@ -193,6 +196,9 @@ parse_args(int argc, char **argv, struct cer_args *a)
 			break;
 		case 'F':
 			a->allow_final_try = 1;
+			break;
+		case 'E':
+			a->pinentry = optarg != NULL ? optarg : "";
 			break;
 		case 'y':
 			a->yes = 1;
@@ -354,6 +360,7 @@ cer_begin(
 	run->o.pins = a->pins;
 	run->o.n_pins = a->n_pins;
 	run->o.allow_final_try = a->allow_final_try;
+	run->o.pinentry = a->pinentry;
 	run->o.wait_s = a->wait_s;
 	run->o.stop = &stop_flag;
 	run->o.on_event = ui_event;
@@ -547,6 +554,8 @@ do_init(struct cer_run *run)
 	if ((ret = open_secret_out(run, a->root_out, &fd)) != 0)
 		return ret;
 	ret = KQ_EXIT_ERROR;
+	ui_begin(&run->ui, "init", cs, (unsigned)cs->n_holders);
+	run->ui.unit = "holder";
 	snprintf(q, sizeof(q),
 	    "Initialise Vault with %u-of-%zu %s keys sealed to the holders' "
 	    "tokens? [y/N] ",
@@ -722,6 +731,8 @@ do_unseal(struct cer_run *run)
 		    "note: Vault reports %u-of-%u, the custody set %u-of-%zu "
 		    "(Vault's numbers drive the ceremony)",
 		    st.t, st.n, run->cs->threshold, run->cs->n_holders);
+	ui_begin(&run->ui, "unseal", run->cs, st.t);
+	ui_progress(&run->ui, st.progress, st.t);
 	memset(&us, 0, sizeof(us));
 	us.vc = run->vc;
 	us.st = st;
@@ -877,6 +888,8 @@ do_generate_root(struct cer_run *run)
 		    "joining generate-root attempt %s (%u/%u)", st.nonce,
 		    st.progress, st.required);
 	}
+	ui_begin(&run->ui, "generate-root", run->cs, st.required);
+	ui_progress(&run->ui, st.progress, st.required);
 	rs.vc = run->vc;
 	rs.st = st;
 	snprintf(rs.nonce, sizeof(rs.nonce), "%s", st.nonce);
@@ -968,6 +981,8 @@ do_drill(struct cer_run *run)
 	if ((status = calloc(cs->n_holders, sizeof(*status))) == NULL)
 		return cer_fail(
 		    run, KQ_ERR_NOMEM, "%s", kq_strerror(KQ_ERR_NOMEM));
+	ui_begin(&run->ui, "drill", cs, 0);
+	run->ui.unit = "holder";
 	ceremony_drill_sink_init(&sink);
 	run->o.keep_going = 1;
 	r = collect(run, &sink, status);
