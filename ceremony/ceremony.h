@@ -508,6 +508,15 @@ struct ceremony_pin_source {
 struct ceremony_opts {
 	const char *op; /* transcript operation: "unseal", "drill", ... */
 	const char *module; /* PKCS#11 module for every holder, or NULL */
+	/*
+	 * Modules the operator named (--module, repeatable).  A holder URI
+	 * in the custody file that carries module-path is refused unless
+	 * that path is here (or is module): editing the custody file must
+	 * never make keyquorum load code.  module-name (p11-kit's registry,
+	 * which the administrator controls) needs no listing.
+	 */
+	const char *const *modules;
+	size_t n_modules;
 	const char *const *holders; /* scripted order; NULL: interactive */
 	size_t n_holders;
 	const struct ceremony_pin_source *pins;

@@ -245,14 +245,28 @@ uri_with_pin(const char *uri, const char *src, char *out, size_t cap)
 	return KQ_OK;
 }
 
+/* True when the operator named path on the command line. */
+static int
+module_allowed(const struct ceremony_opts *o, const char *path)
+{
+	size_t i;
+
+	if (o->module != NULL && strcmp(o->module, path) == 0)
+		return 1;
+	for (i = 0; i < o->n_modules; i++)
+		if (o->modules[i] != NULL && strcmp(o->modules[i], path) == 0)
+			return 1;
+	return 0;
+}
+
 /* The module a holder's token is reached through: a key for the cache. */
 static const char *
 module_key(const struct eng *e, const struct hsm_uri *u)
 {
-	if (e->o->module != NULL)
-		return e->o->module;
 	if (u != NULL && hsm_uri_module_path(u) != NULL)
 		return hsm_uri_module_path(u);
+	if (e->o->module != NULL)
+		return e->o->module;
 	if (u != NULL && hsm_uri_module_name(u) != NULL)
 		return hsm_uri_module_name(u);
 	return "";
@@ -264,9 +278,20 @@ eng_ctx(
     struct eng *e, const struct hsm_uri *u, struct hsm_ctx **out, char *detail)
 {
 	const char *key = module_key(e, u);
+	const char *mp = u != NULL ? hsm_uri_module_path(u) : NULL;
 	char why[CEREMONY_DETAIL_MAX];
 	size_t i;
 	int r;
+
+	if (mp != NULL && !module_allowed(e->o, mp)) {
+		cer_detail(detail,
+		    "the token URI names module-path=%s, which this ceremony "
+		    "was not told to load (a PKCS#11 module named only in the "
+		    "custody file is never loaded: pass --module %s to allow "
+		    "it)",
+		    mp, mp);
+		return KQ_ERR_MODULE;
+	}
 
 	for (i = 0; i < e->n_ctx; i++) {
 		if (strcmp(e->ctx_key[i], key) == 0) {
@@ -282,7 +307,8 @@ eng_ctx(
 	if ((e->ctx_key[e->n_ctx] = strdup(key)) == NULL)
 		return KQ_ERR_NOMEM;
 	why[0] = '\0';
-	r = hsm_ctx_open(e->o->module, u, &e->ctx[e->n_ctx], why, sizeof(why));
+	r = hsm_ctx_open(mp != NULL ? mp : e->o->module, u, &e->ctx[e->n_ctx],
+	    why, sizeof(why));
 	if (r != KQ_OK) {
 		free(e->ctx_key[e->n_ctx]);
 		cer_detail(detail, "%s", why);
@@ -340,8 +366,10 @@ eng_tok_open(struct eng *e, const struct custody_holder *h, const char *uri_str,
 		cer_detail(detail, "holder %s: token URI: %s", h->name, why);
 		goto out;
 	}
-	if ((r = eng_ctx(e, t->u, &c, detail)) != KQ_OK)
+	if ((r = eng_ctx(e, t->u, &c, why)) != KQ_OK) {
+		cer_detail(detail, "holder %s: %s", h->name, why);
 		goto out;
+	}
 	t->c = c;
 	if ((r = hsm_session_open(c, t->u, 0, &t->s)) != KQ_OK) {
 		cer_detail(detail, "holder %s: %s%s%s", h->name, kq_strerror(r),

@@ -45,7 +45,9 @@ static const char ceremony_help[] =
     "  --yes                   do not ask for confirmation\n"
     "  --json                  one JSON event per line (docs/json-events.md)\n"
     "  --transcript FILE       default: the custody file + .transcript\n"
-    "  --module PATH           PKCS#11 module for every holder\n"
+    "  --module PATH           PKCS#11 module for every holder; repeat it\n"
+    "                          to allow the module-path of several\n"
+    "                          holders' URIs (never loaded otherwise)\n"
     "  --wait SECONDS          interactive: give up waiting after SECONDS\n"
     "  --address URL, --ca-cert FILE, --ca-path DIR, --client-cert FILE,\n"
     "  --client-key FILE, --token-file FILE, --namespace NS, --timeout S\n"
@@ -76,7 +78,9 @@ struct cer_args {
 	const char *sub;
 	const char *custody;
 	const char *transcript;
-	const char *module;
+	const char *module; /* the one --module, or NULL */
+	const char *modules[8]; /* every --module: URIs' module-path allowed */
+	size_t n_modules;
 	const char *holder_one;
 	char *holders_buf;
 	const char *holders[CUSTODY_MAX_HOLDERS];
@@ -210,7 +214,14 @@ parse_args(int argc, char **argv, struct cer_args *a)
 			a->transcript = optarg;
 			break;
 		case 'm':
-			a->module = optarg;
+			if (a->n_modules ==
+			    sizeof(a->modules) / sizeof(a->modules[0]))
+				return cli_usage_error(
+				    verb, "too many --module");
+			a->modules[a->n_modules++] = optarg;
+			/* One --module serves every holder; several only
+			 * allow the custody file's module-path values. */
+			a->module = a->n_modules == 1 ? optarg : NULL;
 			break;
 		case 'w':
 			if (cli_parse_uint(optarg, 1, 86400 * 7, &v) != 0)
@@ -353,6 +364,8 @@ cer_begin(
 	}
 	run->o.op = op;
 	run->o.module = a->module;
+	run->o.modules = a->modules;
+	run->o.n_modules = a->n_modules;
 	if (a->holder_one != NULL || a->holders_buf != NULL) {
 		run->o.holders = a->holders;
 		run->o.n_holders = a->n_holders;
@@ -368,10 +381,32 @@ cer_begin(
 	run->o.transcript = run->tr;
 	if (!need_vault)
 		return 0;
-	/* --address, then VAULT_ADDR (as the vault CLI), then the set's. */
+	/*
+	 * --address, then VAULT_ADDR (as the vault CLI).  The address the
+	 * custody file records is never used on its own: whoever can edit
+	 * the file could otherwise send every share to a server of theirs.
+	 * It is compared, and a difference is said.
+	 */
 	env = getenv("VAULT_ADDR");
-	if (a->vcfg.address == NULL && (env == NULL || *env == '\0'))
-		a->vcfg.address = run->cs->vault_address;
+	if (a->vcfg.address == NULL && (env == NULL || *env == '\0')) {
+		if (run->cs->vault_address != NULL)
+			return cer_fail(run, KQ_ERR_USAGE,
+			    "no Vault address given: the custody file records "
+			    "%s, but an address from the custody file alone is "
+			    "never used; pass --address %s or set VAULT_ADDR",
+			    run->cs->vault_address, run->cs->vault_address);
+		return cer_fail(run, KQ_ERR_USAGE,
+		    "no Vault address given: pass --address URL or set "
+		    "VAULT_ADDR");
+	}
+	if (run->cs->vault_address != NULL &&
+	    strcmp(run->cs->vault_address,
+	        a->vcfg.address != NULL ? a->vcfg.address : env) != 0)
+		ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
+		    "note: Vault address %s is not the one the custody set "
+		    "records (%s)",
+		    a->vcfg.address != NULL ? a->vcfg.address : env,
+		    run->cs->vault_address);
 	r = vault_client_new(&a->vcfg, &run->vc, run->detail);
 	if (r != KQ_OK)
 		return cer_fail(run, r, "Vault client: %s%s%s", kq_strerror(r),
@@ -401,6 +436,7 @@ vault_fail(struct cer_run *run, int r, const char *what)
 static int
 vault_state(struct cer_run *run, struct vault_seal_status *st)
 {
+	const char *addr, *from;
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -412,10 +448,16 @@ vault_state(struct cer_run *run, struct vault_seal_status *st)
 		    "Vault's cluster id is %s but the custody set belongs to "
 		    "cluster %s: wrong Vault",
 		    st->cluster_id, run->cs->vault_cluster_id);
+	/* Where the shares will go, and who said so. */
+	addr = run->a->vcfg.address;
+	from = addr == NULL ? "VAULT_ADDR" : "--address";
+	if (addr == NULL && (addr = getenv("VAULT_ADDR")) == NULL)
+		addr = "?";
 	ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
-	    "%s %s: %s, %s, seal type %s, progress %u/%u (%u key%s)",
+	    "%s %s at %s (from %s): %s, %s, seal type %s, progress %u/%u "
+	    "(%u key%s)",
 	    st->flavor == VAULT_FLAVOR_OPENBAO ? "OpenBao" : "Vault",
-	    st->version[0] ? st->version : "?",
+	    st->version[0] ? st->version : "?", addr, from,
 	    st->initialized ? "initialised" : "not initialised",
 	    st->sealed ? "sealed" : "unsealed", st->type[0] ? st->type : "?",
 	    st->progress, st->t, st->n, st->n == 1 ? "" : "s");
@@ -556,6 +598,7 @@ do_init(struct cer_run *run)
 	ret = KQ_EXIT_ERROR;
 	ui_begin(&run->ui, "init", cs, (unsigned)cs->n_holders);
 	run->ui.unit = "holder";
+	run->ui.count_found = 1;
 	snprintf(q, sizeof(q),
 	    "Initialise Vault with %u-of-%zu %s keys sealed to the holders' "
 	    "tokens? [y/N] ",

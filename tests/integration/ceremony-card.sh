@@ -13,7 +13,9 @@ vsim_start || { t_fail "vault-sim starts"; t_done; }
 C=$T/mixed.json
 SH="?module-path=$KQ_SOFTHSM_MODULE"
 CARD="pkcs11:token=$KQ_CARD_TOKEN;id=%00%03?module-path=$KQ_OPENSC_MODULE"
-P=("${PINS[@]}" --pin-source "casey=file:$KQ_CARD_PIN_FILE")
+# Two modules named on the command line: the custody file's module-path
+# values are loaded only when the operator allowed them.
+P=("${PINS[@]}" --pin-source "casey=file:$KQ_CARD_PIN_FILE" --module "$KQ_SOFTHSM_MODULE" --module "$KQ_OPENSC_MODULE")
 
 t_run "custody create with a card holder (OpenSC) and SoftHSM holders" \
 	"$KQ" custody create --name mixed --kind vault-unseal --threshold 2 \
@@ -22,6 +24,16 @@ t_grep "the card's RSA key is read from its certificate" '^casey: token "kq-card
 t_run "init seals a key to the card" \
 	"$KQ" ceremony init --custody "$C" --holders alice,casey,bob "${P[@]}" --yes --root-token-out "$T/root"
 cp "$C" "$T/orig"
+
+# A module-path in the custody file is never loaded on the file's word.
+t_expect 4 "a module named only in the custody file is not loaded" \
+	"$KQ" ceremony drill --custody "$C" --holders casey "${PINS[@]}" --pin-source "casey=file:$KQ_CARD_PIN_FILE"
+t_grep "... and the error says how to allow it" "module-path=$KQ_OPENSC_MODULE, which this ceremony was not told to load.*--module" "$T/err"
+sed "s|module-path=$KQ_SOFTHSM_MODULE|module-path=$T/evil.so|" "$C" >"$T/evil.json"
+printf 'this is not a PKCS#11 module\n' >"$T/evil.so"
+t_expect 4 "an edited custody file cannot make keyquorum load its module" \
+	"$KQ" ceremony drill --custody "$T/evil.json" --holders alice "${P[@]}"
+t_grep "... named, and refused before it is opened" "module-path=$T/evil.so, which this ceremony was not told to load" "$T/err"
 
 # The card pulled: named, nothing sent to Vault.
 $KQ_CARD_REMOVE
