@@ -116,12 +116,15 @@ install: all
 	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
 	$(INSTALL) -m 0644 udev/70-keyquorum.rules $(DESTDIR)$(UDEVRULESDIR)/
+	$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0644 src/keyquorum.bash $(DESTDIR)$(BASHCOMPDIR)/keyquorum
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/keyquorum
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-keyquorum.rules
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/keyquorum
 
 clean:
 	rm -rf $(B) $(CLEAN_EXTRA)

@@ -20,8 +20,9 @@ static const char token_help[] =
     "\n"
     "Generate a key pair for sealing on the token the PKCS#11 URI names\n"
     "(default type ec-p256).  Logs in (pin-source in the URI, PIN pad,\n"
-    "a pinentry program with --pinentry, or the terminal).  Prints the key's URI and its fingerprint\n"
-    "(SHA256:<base64 of SHA-256 over the DER SubjectPublicKeyInfo>).\n";
+    "a pinentry program with --pinentry, or the terminal).  Prints the\n"
+    "key's URI and its fingerprint (SHA256:<base64 of SHA-256 over the\n"
+    "DER SubjectPublicKeyInfo>).\n";
 
 static int
 token_keygen(int argc, char **argv)

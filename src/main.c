@@ -35,8 +35,8 @@ usage(FILE *f)
 		fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f,
 	    "\n'keyquorum VERB --help' describes a verb.\n"
-	    "exit status: 0 ok, 1 error, 2 usage, 3 PIN/auth, "
-	    "4 token/reader, 5 Vault, 6 integrity\n");
+	    "exit status: 0 ok, 1 error, 2 usage, 3 PIN/auth,\n"
+	    "             4 token/reader, 5 Vault, 6 integrity\n");
 	return 0;
 }
 
