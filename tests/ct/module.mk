@@ -24,3 +24,17 @@ $(B)/tests/ct/ct_shamir.o: tests/ct/ct_shamir.c
 $(CT_BIN): $(B)/tests/ct/ct_shamir.o $(CT_OBJS)
 	$(CC) $(CT_LDFLAGS) -Wl,--wrap=kq_random -o $@ $^ $(KQ_LIBS)
 tests: $(CT_BIN)
+
+# ct_encoding: the same for the hex and base64 codecs (src/common/encoding*),
+# run by tests/integration/ct-encoding.sh.
+CT_ENC_OBJS := $(patsubst %.c,$(B)/tests/ct/obj/%.o,$(COMMON_SRCS))
+CT_ENC_BIN := $(B)/tests/ct/ct_encoding
+TEST_BINS += $(CT_ENC_BIN)
+
+$(B)/tests/ct/ct_encoding.o: tests/ct/ct_encoding.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(CT_ENC_BIN): $(B)/tests/ct/ct_encoding.o $(CT_ENC_OBJS)
+	$(CC) $(CT_LDFLAGS) -o $@ $^ $(KQ_LIBS)
+tests: $(CT_ENC_BIN)
