@@ -10,7 +10,17 @@
  * shared, so medians are steadier than means), with the median CPU time
  * beside it.
  *
- *   bench_shamir [--quick]      --quick: fewer sizes, shorter runs
+ *   bench_shamir                 32 B .. 256 MiB, 3-of-5, 5-of-10, 10-of-20,
+ *                                each kernel at 32 B, 1 MiB, 16 MiB
+ *   bench_shamir --quick         sizes up to 16 MiB, shorter runs
+ *   bench_shamir --sweep size    for bench/plot.sh: split and combine time
+ *                                (us) at 1 KiB .. 256 MiB, 3-of-5 and 5-of-10
+ *   bench_shamir --sweep threshold
+ *                                for bench/plot.sh: split and combine time
+ *                                (us) of 1 MiB at k = 2 .. 20 of n = 20, each
+ *                                kernel
+ * The sweeps print only lines
+ *   BENCH name=sweep_<split|combine> kernel=<k> size=<bytes> k=<t> n=<n> value=<us> unit=us
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -173,9 +183,11 @@ fill(uint8_t *p, size_t n)
 		exit(1);
 }
 
-/* Floors: returns MB/s of memcpy, RAND_bytes, chacha20. */
+/* Floors: MB/s of memcpy, RAND_bytes and ChaCha20 into the globals. */
+static double fl_memcpy, fl_rand, fl_chacha;
+
 static void
-floors(uint8_t *a, uint8_t *b, double *mcpy, double *rnd)
+floors(uint8_t *a, uint8_t *b)
 {
 	struct job j = {0};
 	double s;
@@ -187,20 +199,20 @@ floors(uint8_t *a, uint8_t *b, double *mcpy, double *rnd)
 	j.calls = 1;
 	j.fn = op_memcpy;
 	s = measure(&j);
-	*mcpy = (double)j.size / s / 1e6;
-	printf("%-44s %12.0f\n", "memcpy 16 MiB", *mcpy);
-	emit("floor_memcpy", "-", j.size, 0, 0, *mcpy, "MB/s");
+	fl_memcpy = (double)j.size / s / 1e6;
+	printf("%-44s %12.0f\n", "memcpy 16 MiB", fl_memcpy);
+	emit("floor_memcpy", "-", j.size, 0, 0, fl_memcpy, "MB/s");
 	j.fn = op_rand;
 	s = measure(&j);
-	*rnd = (double)j.size / s / 1e6;
-	printf("%-44s %12.0f\n", "RAND_bytes, 64 KiB requests", *rnd);
-	emit("floor_rand_bytes", "-", j.size, 0, 0, *rnd, "MB/s");
+	fl_rand = (double)j.size / s / 1e6;
+	printf("%-44s %12.0f\n", "RAND_bytes, 64 KiB requests", fl_rand);
+	emit("floor_rand_bytes", "-", j.size, 0, 0, fl_rand, "MB/s");
 	j.fn = op_chacha;
 	s = measure(&j);
+	fl_chacha = (double)j.size / s / 1e6;
 	printf("%-44s %12.0f\n", "crypto_stream_chacha20, 64 KiB requests",
-	    (double)j.size / s / 1e6);
-	emit("floor_chacha20", "-", j.size, 0, 0, (double)j.size / s / 1e6,
-	    "MB/s");
+	    fl_chacha);
+	emit("floor_chacha20", "-", j.size, 0, 0, fl_chacha, "MB/s");
 	j.fn = op_rand_small;
 	j.size = 104; /* what a 32-byte 3-of-5 split draws */
 	j.calls = 2000;
@@ -209,13 +221,16 @@ floors(uint8_t *a, uint8_t *b, double *mcpy, double *rnd)
 	emit("floor_kq_random_call", "-", j.size, 0, 0, s * 1e9, "ns");
 }
 
-/* One (kernel, size, k, n) row: split and combine. */
+/*
+ * Split and combine of one (size, k, n) with the current kernel, seconds
+ * per call: t[0] split (median wall), t[1] its CPU time, t[2] combine,
+ * t[3] its CPU time.
+ */
 static void
-row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
-    size_t len, unsigned k, unsigned n, double mcpy, double rnd)
+time_pair(uint8_t *secret, uint8_t *out, uint8_t **shares, size_t len,
+    unsigned k, unsigned n, double t[4])
 {
 	struct job j = {0};
-	double ss, sc, ssu, scu;
 
 	j.secret = secret;
 	j.out = out;
@@ -225,15 +240,29 @@ row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
 	j.n = n;
 	j.calls = len <= 4096 ? 20000 : 1;
 	j.fn = op_split;
-	ss = measure(&j);
-	ssu = last_cpu;
+	t[0] = measure(&j);
+	t[1] = last_cpu;
 	j.fn = op_combine;
-	sc = measure(&j);
-	scu = last_cpu;
+	t[2] = measure(&j);
+	t[3] = last_cpu;
 	if (memcmp(out, secret, len) != 0) {
 		fprintf(stderr, "bench: combine gave a wrong secret\n");
 		exit(1);
 	}
+}
+
+/* One (kernel, size, k, n) row: split and combine. */
+static void
+row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
+    size_t len, unsigned k, unsigned n)
+{
+	double t[4], ss, sc, ssu, scu, rnd = fl_rand, mcpy = fl_memcpy;
+
+	time_pair(secret, out, shares, len, k, n, t);
+	ss = t[0];
+	ssu = t[1];
+	sc = t[2];
+	scu = t[3];
 	if (len <= 4096) {
 		printf("%-12s %9zu %3u-of-%-3u split %7.3f us (cpu %7.3f)  "
 		       "combine %7.3f us (cpu %7.3f)\n",
@@ -255,27 +284,89 @@ row(const char *kname, uint8_t *secret, uint8_t *out, uint8_t **shares,
 	emit("combine_cpu", kname, len, k, n, (double)len / scu / 1e6, "MB/s");
 	emit("split_vs_rand_floor", kname, len, k, n,
 	    (double)len / ss / 1e6 / (rnd / (k - 1)), "ratio");
+	emit("split_vs_chacha_floor", kname, len, k, n,
+	    (double)len / ss / 1e6 / (fl_chacha / (k - 1)), "ratio");
 	emit("combine_vs_memcpy", kname, len, k, n,
 	    (double)len / sc / 1e6 / mcpy, "ratio");
+}
+
+/* --sweep size | threshold: the data of bench/plot.sh. */
+static void
+sweep(int by_size, uint8_t *secret, uint8_t *out, uint8_t **shares)
+{
+	static const unsigned kn[][2] = {{3, 5}, {5, 10}};
+	const struct gf256_kernel *const *ks;
+	size_t nk, i, len;
+	unsigned k, c;
+	double t[4];
+
+	min_time = by_size ? 0.1 : 0.05;
+	if (by_size) {
+		for (c = 0; c < 2; c++)
+			for (len = 1024; len <= 256 * MIB; len *= 4) {
+				time_pair(secret, out, shares, len, kn[c][0],
+				    kn[c][1], t);
+				emit("sweep_split", gf256_kernel()->name, len,
+				    kn[c][0], kn[c][1], t[0] * 1e6, "us");
+				emit("sweep_combine", gf256_kernel()->name, len,
+				    kn[c][0], kn[c][1], t[2] * 1e6, "us");
+				fflush(stdout);
+			}
+		return;
+	}
+	ks = gf256_kernel_list(&nk);
+	for (i = 0; i < nk; i++) {
+		if (!ks[i]->usable())
+			continue;
+		gf256_kernel_force(ks[i]);
+		for (k = 2; k <= 20; k++) {
+			time_pair(secret, out, shares, MIB, k, 20, t);
+			emit("sweep_split", ks[i]->name, MIB, k, 20, t[0] * 1e6,
+			    "us");
+			emit("sweep_combine", ks[i]->name, MIB, k, 20,
+			    t[2] * 1e6, "us");
+			fflush(stdout);
+		}
+	}
+	gf256_kernel_force(NULL);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const size_t sizes[] = {32, MIB, 16 * MIB, 64 * MIB};
+	static const size_t sizes[] = {32, MIB, 16 * MIB, 64 * MIB, 256 * MIB};
 	static const unsigned kn[][2] = {{3, 5}, {5, 10}, {10, 20}};
 	const struct gf256_kernel *const *ks;
-	size_t nk, i, si, ci, maxlen = 64 * MIB;
+	size_t nk, i, si, ci, maxlen = 256 * MIB;
 	uint8_t *secret, *out, *mem, *shares[20];
-	double mcpy, rnd;
-	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	int quick = 0, sweep_by = -1;
 
+	if (argc == 2 && strcmp(argv[1], "--quick") == 0)
+		quick = 1;
+	else if (argc == 3 && strcmp(argv[1], "--sweep") == 0 &&
+	    strcmp(argv[2], "size") == 0)
+		sweep_by = 1;
+	else if (argc == 3 && strcmp(argv[1], "--sweep") == 0 &&
+	    strcmp(argv[2], "threshold") == 0)
+		sweep_by = 0;
+	else if (argc != 1) {
+		fprintf(stderr,
+		    "usage: bench_shamir [--quick | --sweep "
+		    "size|threshold]\n");
+		return 2;
+	}
 	if (kq_secmem_init() != KQ_OK)
 		return 1;
 	if (quick) {
 		min_time = 0.05;
 		maxlen = 16 * MIB;
 	}
+	if (sweep_by == 0)
+		maxlen = MIB;
+	/*
+	 * The share buffers are not touched before use: a (size, k, n) row
+	 * maps only its n shares (10-of-20 at 256 MiB: 5.6 GB in all).
+	 */
 	secret = malloc(maxlen);
 	out = malloc(maxlen);
 	mem = malloc(20 * (maxlen + 1));
@@ -283,35 +374,46 @@ main(int argc, char **argv)
 		return 1;
 	fill(secret, maxlen);
 	memset(out, 0, maxlen);
-	memset(mem, 0, 20 * (maxlen + 1));
 	for (i = 0; i < 20; i++)
 		shares[i] = mem + i * (maxlen + 1);
+	if (sweep_by >= 0) {
+		sweep(sweep_by, secret, out, shares);
+		goto out;
+	}
 
 	printf("keyquorum shamir benchmark (in-process; auto kernel: %s)\n",
 	    gf256_kernel()->name);
-	floors(secret, out, &mcpy, &rnd);
+	floors(secret, out);
 
 	/* The automatic kernel: every size and (k, n). */
 	printf("\n%-12s %9s %10s\n", "kernel", "bytes", "k-of-n");
 	for (ci = 0; ci < 3; ci++)
-		for (si = 0; si < 4; si++) {
+		for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 			if (sizes[si] > maxlen)
 				continue;
 			row("auto", secret, out, shares, sizes[si], kn[ci][0],
-			    kn[ci][1], mcpy, rnd);
+			    kn[ci][1]);
+			fflush(stdout);
 		}
 
-	/* Each kernel: 32 B, 1 MiB and 16 MiB at 3-of-5. */
+	/*
+	 * Each kernel: 32 B, 1 MiB and 16 MiB at 3-of-5, 32 B and 1 MiB at
+	 * 10-of-20 (16 MiB there takes the portable kernel seconds a call).
+	 */
 	ks = gf256_kernel_list(&nk);
 	for (i = 0; i < nk; i++) {
 		if (!ks[i]->usable())
 			continue;
 		gf256_kernel_force(ks[i]);
-		for (si = 0; si < 3; si++)
-			row(ks[i]->name, secret, out, shares, sizes[si], 3, 5,
-			    mcpy, rnd);
+		for (ci = 0; ci < 3; ci += 2)
+			for (si = 0; si < (ci == 0 ? 3u : 2u); si++) {
+				row(ks[i]->name, secret, out, shares, sizes[si],
+				    kn[ci][0], kn[ci][1]);
+				fflush(stdout);
+			}
 	}
 	gf256_kernel_force(NULL);
+out:
 	free(secret);
 	free(out);
 	free(mem);

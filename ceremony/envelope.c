@@ -44,7 +44,8 @@ envelope_wrap_key(struct hsm_session *s, struct envelope_info *info,
 	int r;
 
 	memset(info->wrapped, 0, sizeof(info->wrapped));
-	if ((r = envelope_header_encode(info, hdr, sizeof(hdr), &hl)) != KQ_OK) {
+	if ((r = envelope_header_encode(info, hdr, sizeof(hdr), &hl)) !=
+	    KQ_OK) {
 		cer_detail(detail,
 		    "the header cannot be encoded (a label over %d bytes or "
 		    "with control characters?)",

@@ -21,13 +21,13 @@
 #define KEY_AAD_LABEL "keyquorum/envelope/v1/data-key"
 #define BODY_AD_LABEL "keyquorum/envelope/v1/body"
 
-_Static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES ==
-        ENVELOPE_SS_HEADER_LEN,
+_Static_assert(
+    crypto_secretstream_xchacha20poly1305_HEADERBYTES == ENVELOPE_SS_HEADER_LEN,
     "secretstream header size");
 _Static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == ENVELOPE_ABYTES,
     "secretstream overhead");
-_Static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES ==
-        ENVELOPE_KEY_LEN,
+_Static_assert(
+    crypto_secretstream_xchacha20poly1305_KEYBYTES == ENVELOPE_KEY_LEN,
     "secretstream key size");
 
 static const char *const content_names[] = {
@@ -193,7 +193,7 @@ envelope_header_parse(const uint8_t *b, size_t n, struct envelope_info *out)
 		return KQ_ERR_VERSION;
 	hl = (size_t)b[6] << 8 | b[7];
 	if (hl < ENVELOPE_FIXED_LEN + N_STRS + ENVELOPE_WRAPPED_LEN +
-	        ENVELOPE_SS_HEADER_LEN ||
+	            ENVELOPE_SS_HEADER_LEN ||
 	    hl > ENVELOPE_HEADER_MAX)
 		return KQ_ERR_FORMAT;
 	if (n < hl)
@@ -265,7 +265,8 @@ src_read(struct envelope_src *in, uint8_t *p, size_t want, size_t *got)
 
 	if (in->fd < 0) {
 		n = in->len - in->off < want ? in->len - in->off : want;
-		memcpy(p, in->buf + in->off, n);
+		if (n > 0)
+			memcpy(p, in->buf + in->off, n);
 		in->off += n;
 		*got = n;
 		return KQ_OK;
@@ -343,11 +344,12 @@ envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
 		if ((r = src_read(in, pt, cs, &got)) != KQ_OK)
 			goto out;
 		total += got;
-		tag = got == cs ? 0
-		                : crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+		tag = got == cs
+		    ? 0
+		    : crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+		/* pt is overwritten by the next chunk and wiped when freed. */
 		crypto_secretstream_xchacha20poly1305_push(
 		    st, ct, &clen, pt, got, ad, sizeof(ad), tag);
-		kq_wipe(pt, got);
 		if ((r = out(arg, ct, (size_t)clen)) != KQ_OK)
 			goto out;
 		if (tag != 0)
@@ -402,8 +404,8 @@ envelope_stream_open(const uint8_t *key, const struct envelope_info *info,
 			goto out;
 		}
 		if (got < ENVELOPE_ABYTES ||
-		    crypto_secretstream_xchacha20poly1305_pull(st, pt, &plen,
-		        &tag, ct, got, ad, sizeof(ad)) != 0) {
+		    crypto_secretstream_xchacha20poly1305_pull(
+		        st, pt, &plen, &tag, ct, got, ad, sizeof(ad)) != 0) {
 			cer_detail(detail,
 			    "chunk %llu (at byte %llu) fails authentication: "
 			    "the envelope was altered, truncated, or its "
@@ -421,8 +423,7 @@ envelope_stream_open(const uint8_t *key, const struct envelope_info *info,
 			r = KQ_ERR_FORMAT;
 			goto out;
 		}
-		r = out(arg, pt, (size_t)plen);
-		kq_wipe(pt, (size_t)plen);
+		r = out(arg, pt, (size_t)plen); /* pt wiped when freed */
 		if (r != KQ_OK)
 			goto out;
 		total += plen;

@@ -32,8 +32,8 @@ struct rollback_plan {
 static const char *const top_keys[] = {
     PLAN_VERSION_KEY, "title", "change", "entries", NULL};
 /* Entry fields, in the order they are shown. */
-static const char *const entry_keys[] = {"credential", "previous_value",
-    "revert", "verify", "time_limit", NULL};
+static const char *const entry_keys[] = {
+    "credential", "previous_value", "revert", "verify", "time_limit", NULL};
 
 int
 rollback_parse_duration(const char *s, unsigned long *secs)
@@ -159,8 +159,8 @@ check_entry(json_t *e, size_t idx, char *detail)
 			    idx + 1, nm, entry_keys[i], FIELD_MAX);
 			return KQ_ERR_PLAN;
 		}
-		if (i != 1 && strlen(json_string_value(v)) !=
-		        json_string_length(v)) {
+		if (i != 1 &&
+		    strlen(json_string_value(v)) != json_string_length(v)) {
 			cer_detail(detail,
 			    "entry %zu (%s): field \"%s\" contains a NUL "
 			    "character",
@@ -205,8 +205,8 @@ plan_validate(json_t *root, char *detail)
 	}
 	for (i = 1; i <= 2; i++) {
 		v = json_object_get(root, top_keys[i]);
-		if (v != NULL && (!json_is_string(v) ||
-		                     json_string_length(v) > FIELD_MAX)) {
+		if (v != NULL &&
+		    (!json_is_string(v) || json_string_length(v) > FIELD_MAX)) {
 			cer_detail(detail, "field \"%s\" must be a string",
 			    top_keys[i]);
 			return KQ_ERR_PLAN;
@@ -214,7 +214,8 @@ plan_validate(json_t *root, char *detail)
 	}
 	entries = json_object_get(root, "entries");
 	if (!json_is_array(entries) || json_array_size(entries) == 0) {
-		cer_detail(detail, "field \"entries\" must be a non-empty array");
+		cer_detail(
+		    detail, "field \"entries\" must be a non-empty array");
 		return KQ_ERR_PLAN;
 	}
 	if (json_array_size(entries) > PLAN_MAX_ENTRIES) {
@@ -259,8 +260,8 @@ rollback_plan_parse(
 	int r;
 
 	if (n > ROLLBACK_PLAN_MAX) {
-		cer_detail(detail, "the plan is over %d bytes",
-		    ROLLBACK_PLAN_MAX);
+		cer_detail(
+		    detail, "the plan is over %d bytes", ROLLBACK_PLAN_MAX);
 		return KQ_ERR_TOO_LONG;
 	}
 	why[0] = '\0';
@@ -305,8 +306,7 @@ put(struct kq_sbuf *b, const char *s)
 	return kq_sbuf_put(b, s, strlen(s));
 }
 
-static int
-putf(struct kq_sbuf *b, const char *fmt, ...)
+static int putf(struct kq_sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Formatting of non-secret text only (numbers, labels, ids). */
@@ -436,24 +436,25 @@ render_text(const struct rollback_plan *plan, const struct envelope_info *info,
 	if (r == KQ_OK && (v = json_object_get(plan->root, "title")) != NULL) {
 		r = put(b, ": ");
 		if (r == KQ_OK)
-			r = put_text(b, json_string_value(v),
-			    json_string_length(v), 2);
+			r = put_text(
+			    b, json_string_value(v), json_string_length(v), 2);
 	}
 	if (r == KQ_OK)
 		r = put(b, "\n");
 	if (r == KQ_OK && (v = json_object_get(plan->root, "change")) != NULL) {
 		r = put(b, "change: ");
 		if (r == KQ_OK)
-			r = put_text(b, json_string_value(v),
-			    json_string_length(v), 8);
+			r = put_text(
+			    b, json_string_value(v), json_string_length(v), 8);
 		if (r == KQ_OK)
 			r = put(b, "\n");
 	}
 	if (r == KQ_OK && info != NULL) {
 		cer_time_format(info->created, when);
 		envelope_id_hex(info->id, id);
-		r = putf(b, "envelope %s \"%s\", sealed %s by %s (quorum: %s)\n",
-		    id, info->label, when, info->creator, info->quorum);
+		r = putf(b,
+		    "envelope %s \"%s\", sealed %s by %s (quorum: %s)\n", id,
+		    info->label, when, info->creator, info->quorum);
 	}
 	for (i = 0; i < n; i++) {
 		(void)rollback_parse_duration(
@@ -473,8 +474,8 @@ render_text(const struct rollback_plan *plan, const struct envelope_info *info,
 		v = json_object_get(e, "credential");
 		r = putf(b, "\n[ ] %zu. ", i + 1);
 		if (r == KQ_OK)
-			r = put_text(b, json_string_value(v),
-			    json_string_length(v), 7);
+			r = put_text(
+			    b, json_string_value(v), json_string_length(v), 7);
 		v = json_object_get(e, "time_limit");
 		if (r == KQ_OK)
 			r = putf(b, "\n       time limit:     %s\n",
@@ -483,20 +484,20 @@ render_text(const struct rollback_plan *plan, const struct envelope_info *info,
 		if (r == KQ_OK)
 			r = put(b, "       previous value: ");
 		if (r == KQ_OK)
-			r = put_text(b, json_string_value(v),
-			    json_string_length(v), 23);
+			r = put_text(
+			    b, json_string_value(v), json_string_length(v), 23);
 		v = json_object_get(e, "revert");
 		if (r == KQ_OK)
 			r = put(b, "\n       revert:         ");
 		if (r == KQ_OK)
-			r = put_text(b, json_string_value(v),
-			    json_string_length(v), 23);
+			r = put_text(
+			    b, json_string_value(v), json_string_length(v), 23);
 		v = json_object_get(e, "verify");
 		if (r == KQ_OK)
 			r = put(b, "\n       verify:         ");
 		if (r == KQ_OK)
-			r = put_text(b, json_string_value(v),
-			    json_string_length(v), 23);
+			r = put_text(
+			    b, json_string_value(v), json_string_length(v), 23);
 		if (r == KQ_OK)
 			r = put(b, "\n");
 	}

@@ -33,11 +33,22 @@ int cli_custody_create_hsm_pin(int argc, char **argv);
  */
 struct envelope_prep;
 int envelope_cli_prepare(const char *custody_path, const char *label,
-    const char *out_path, enum envelope_content content,
-    const char *hsm_module, const struct ceremony_opts *base, struct ui *ui,
+    const char *out_path, enum envelope_content content, const char *hsm_module,
+    const struct ceremony_opts *base, struct ui *ui,
     struct envelope_prep **out);
-int envelope_cli_finish(
-    struct envelope_prep *p, const uint8_t *data, size_t n);
+int envelope_cli_finish(struct envelope_prep *p, const uint8_t *data, size_t n);
 void envelope_cli_free(struct envelope_prep *p);
+
+/*
+ * generate-root --seal-envelope SET [--envelope-holders A,B]
+ * [--envelope-label L] [--hsm-module PATH] --out FILE: envelope_cli_prepare
+ * for a root token, with the hsm-pin set's own scripted holders (NULL:
+ * interactive).  will_decode: the token will be decoded here (the attempt
+ * is started here, or --otp-file); otherwise a usage error.
+ */
+int cli_envelope_for_root(const char *set, const char *label,
+    const char *holders, const char *out_path, const char *hsm_module,
+    int will_decode, const struct ceremony_opts *base, struct ui *ui,
+    struct envelope_prep **out);
 
 #endif

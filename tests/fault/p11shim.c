@@ -14,7 +14,10 @@
  *   KQ_FAULT_MODULE  path of the real module (required)
  *   KQ_FAULT         rules, comma-separated: FUNC:CKR:N[:MODE]
  *                      FUNC  C_Decrypt ..., or * for any function
- *                      CKR   CKR_DEVICE_REMOVED ..., or a number (0x30)
+ *                      CKR   CKR_DEVICE_REMOVED ..., or a number (0x30);
+ *                            or SIGINT / SIGTERM: the process gets that
+ *                            signal as the call starts, and the call
+ *                            then reaches the module as usual
  *                      N     the Nth call of FUNC (of any function for *),
  *                            counted from 1 over the life of the process
  *                      MODE  once    (default) only that call fails
@@ -29,7 +32,7 @@
  *                                    (C_Initialize, C_Finalize, C_GetInfo)
  *                                    still work
  *   KQ_FAULT_LOG     append one line per call to this file:
- *                      SEQ FUNC NTH RESULT [injected|gone]
+ *                      SEQ FUNC NTH RESULT [injected|gone|signalled]
  *
  * A faulted call does not reach the real module (except the clean-ups
  * above in the gone state).  The shim is linked with -z nodelete so that
@@ -47,6 +50,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +338,7 @@ enum kqf_mode {
 struct kqf_rule {
 	int fn; /* enum kqf_fn or F_ANY */
 	CK_RV rv;
+	int sig; /* SIGINT or SIGTERM: send it, then forward the call */
 	unsigned long n;
 	enum kqf_mode mode;
 	int fired;
@@ -352,7 +357,7 @@ struct kqf_call {
 	int fn;
 	unsigned long seq, nth;
 	CK_RV rv;
-	const char *tag; /* NULL, "injected" or "gone" */
+	const char *tag; /* NULL, "injected", "gone" or "signalled" */
 };
 
 /*
@@ -442,7 +447,12 @@ rule_parse(char *s)
 	for (i = 0; i < F_COUNT && fn == -2; i++)
 		if (strcmp(kqf_names[i], f[0]) == 0)
 			fn = (int)i;
-	if (fn == -2 || ckr_parse(f[1], &r->rv) != 0)
+	r->sig = 0;
+	if (strcmp(f[1], "SIGINT") == 0)
+		r->sig = SIGINT;
+	else if (strcmp(f[1], "SIGTERM") == 0)
+		r->sig = SIGTERM;
+	if (fn == -2 || (r->sig == 0 && ckr_parse(f[1], &r->rv) != 0))
 		return -1;
 	r->fn = fn;
 	errno = 0;
@@ -595,6 +605,7 @@ call_begin(struct kqf_call *c, int fn, enum kqf_kind kind)
 {
 	enum kqf_act act = KQF_FORWARD;
 	size_t i;
+	int sig = 0;
 
 	c->fn = fn;
 	c->tag = NULL;
@@ -625,6 +636,12 @@ call_begin(struct kqf_call *c, int fn, enum kqf_kind kind)
 		if (!hit)
 			continue;
 		r->fired = 1;
+		if (r->sig != 0) {
+			/* The signal arrives as the call starts; the call runs. */
+			sig = r->sig;
+			c->tag = "signalled";
+			break;
+		}
 		c->rv = r->rv;
 		c->tag = "injected";
 		if (r->mode == KQF_GONE)
@@ -634,6 +651,8 @@ call_begin(struct kqf_call *c, int fn, enum kqf_kind kind)
 	}
 out:
 	pthread_mutex_unlock(&kqf_lock);
+	if (sig != 0)
+		(void)kill(getpid(), sig);
 	return act;
 }
 

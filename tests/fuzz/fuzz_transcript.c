@@ -57,8 +57,10 @@ fix_chain(uint8_t *p, size_t n)
 		nl = memchr(line, '\n', (size_t)(p + n - line));
 		len = nl != NULL ? (size_t)(nl - line) : (size_t)(p + n - line);
 		at = memmem(line, len, key, sizeof(key) - 1);
-		if (at != NULL && (size_t)(at - line) + sizeof(key) - 1 + 64 <= len) {
-			FUZZ_CHECK(kq_hex_encode(hex, sizeof(hex), h, 32) == KQ_OK);
+		if (at != NULL &&
+		    (size_t)(at - line) + sizeof(key) - 1 + 64 <= len) {
+			FUZZ_CHECK(
+			    kq_hex_encode(hex, sizeof(hex), h, 32) == KQ_OK);
 			memcpy(at + sizeof(key) - 1, hex, 64);
 		}
 		crypto_hash_sha256(h, line, len);

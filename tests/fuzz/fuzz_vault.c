@@ -95,8 +95,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		k.seen = 0;
 		k.stop_at = (arg >> 4) == 15 ? 1 : 0;
-		r = vault_parse_init(body, n, arg & 15, sel & 8 ? 1 : 0,
-		    key_cb, &k, (arg & 0x20) ? NULL : &tok);
+		r = vault_parse_init(body, n, arg & 15, sel & 8 ? 1 : 0, key_cb,
+		    &k, (arg & 0x20) ? NULL : &tok);
 		if (r == KQ_OK) {
 			FUZZ_CHECK(k.seen == (arg & 15));
 			if (!(arg & 0x20))

@@ -191,3 +191,60 @@ put("vault", "errors", b"\x06\x40" + json.dumps({"errors": ["1 error occurred:\n
 put("vault", "errors-small", b"\x06\x03" + json.dumps({"errors": ["Vault is sealed"]}).encode())
 put("vault", "map", b"\x07\x85" + b"incorrect nonce supplied")
 put("vault", "flavor", b"\x07\x00" + b"v2.1.0-bao")
+
+# ---- pinentry: byte 0 is the data maximum ----
+for tag, body in [("pin", b"\x80D 123456\nOK\n"), ("escaped", b"\x80D 12%2534%0A\nOK\n"),
+                  ("multi", b"\x10S PASSPHRASE_CACHE\n# comment\nD abc\nD def\nOK"),
+                  ("cancel", b"\x40ERR 83886179 Operation cancelled <Pinentry>\n"),
+                  ("inquire", b"\x40INQUIRE PINENTRY_LAUNCHED 1234 curses 1.2.1\nEND\nD 1\nOK\n"),
+                  ("toolong", b"\x04D 123456\nOK\n"), ("nul", b"\x40D 12%00\nOK\n"),
+                  ("badesc", b"\x40D %zz\n"), ("err0", b"\x40ERR 0 x\n"), ("after", b"\x40OK\nD 1\n"),
+                  ("greet", b"\x40OK Pleased to meet you\n")]:
+    put("pinentry", tag, body)
+
+
+# ---- envelope: byte 0 % 3 is the mode (see fuzz_envelope.c) ----
+def env_header(content=1, chunk=65536, strs=("label", "alice", "kq-hsm", "0123", "keyquorum-envelope-key", "alice,bob")):
+    body = bytes(range(16)) + struct.pack(">II", 0, 1764400000) + struct.pack(">I", chunk) + bytes(16)
+    for x in strs:
+        body += bytes([len(x)]) + x.encode()
+    body += bytes(60) + bytes(range(24))
+    hl = 8 + len(body)
+    return b"KQEV" + bytes([1, content]) + struct.pack(">H", hl) + body
+
+
+put("envelope", "header", b"\x00" + env_header())
+put("envelope", "header-plan", b"\x00" + env_header(2, 1024))
+put("envelope", "header-token", b"\x00" + env_header(3, 1048576, ("", "", "", "", "", "")))
+put("envelope", "header-chunk", b"\x00" + env_header(1, 1023))
+put("envelope", "header-ctl", b"\x00" + env_header(strs=("a\x01", "", "", "", "", "")))
+put("envelope", "header-trunc", b"\x00" + env_header()[:100])
+put("envelope", "header-v2", b"\x00" + b"KQEV\x02" + env_header()[5:])
+put("envelope", "body", b"\x01" + env_header(1, 1024) + bytes(1024 + 17) + bytes(40))
+put("envelope", "body-short", b"\x01" + env_header(1, 1024) + bytes(10))
+put("envelope", "body-none", b"\x01" + env_header(1, 1024))
+for i, n in enumerate([0, 1, 1023, 1024, 2100, 4096]):
+    put("envelope", "seal-%d" % i, b"\x02" + bytes([i * 37 & 255, 0, i * 91 & 255]) + bytes(rnd.randrange(256) for _ in range(n)))
+
+# ---- rollback: byte 0 bit 0: 0 plan, 1 duration ----
+def plan(entries, **top):
+    o = {"keyquorum_rollback_plan": 1, "title": "Q4 credential rotation", "change": "CHG-1234", "entries": entries}
+    o.update(top)
+    return json.dumps(o, indent=2).encode()
+
+
+E0 = {"credential": "database/prod/app", "previous_value": "the old password",
+      "revert": "vault write database/static-roles/app password=...\nrestart app",
+      "verify": "psql -h db -U app -c 'select 1'", "time_limit": "15m"}
+E1 = dict(E0, credential="aws/iam/deploy", time_limit="1h30m", previous_value="AKIA\u00e9\u0000x")
+put("rollback", "plan", b"\x00" + plan([E0]))
+put("rollback", "plan2", b"\x00" + plan([E0, E1, dict(E0, credential="c", time_limit="2d")]))
+put("rollback", "minimal", b"\x00" + json.dumps({"keyquorum_rollback_plan": 1, "entries": [E0]}).encode())
+put("rollback", "dup", b"\x00" + plan([E0, E0]))
+put("rollback", "badtime", b"\x00" + plan([dict(E0, time_limit="31d")]))
+put("rollback", "missing", b"\x00" + plan([{k: v for k, v in E0.items() if k != "verify"}]))
+put("rollback", "extra", b"\x00" + plan([E0], other=1))
+put("rollback", "empty", b"\x00" + plan([]))
+put("rollback", "version", b"\x00" + plan([E0], keyquorum_rollback_plan=2))
+for i, d in enumerate(["90s", "15m", "1h30m", "2d", "30d", "31d", "0s", "1d1h1m1s", "1d1h1m1s1s", "m", "99999999999d", ""]):
+    put("rollback", "dur-%02d" % i, b"\x01" + d.encode())
