@@ -36,6 +36,16 @@ cli_fail(const char *verb, int code, const char *what)
 }
 
 int
+cli_fail_detail(const char *verb, int code, const char *detail)
+{
+	if (detail != NULL && *detail != '\0')
+		cli_errx(verb, "%s: %s", kq_strerror(code), detail);
+	else
+		cli_errx(verb, "%s", kq_strerror(code));
+	return kq_exit_status(code);
+}
+
+int
 cli_usage_error(const char *verb, const char *fmt, ...)
 {
 	va_list ap;

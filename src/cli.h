@@ -29,6 +29,13 @@ void cli_errx(const char *verb, const char *fmt, ...)
  */
 int cli_fail(const char *verb, int code, const char *what);
 
+/*
+ * Print "keyquorum: VERB: <kq_strerror(code)>[: detail]" and return the exit
+ * status documented for code.  detail (may be NULL or empty) is a library's
+ * sentence about the failure; never secret material.
+ */
+int cli_fail_detail(const char *verb, int code, const char *detail);
+
 /* Print a usage error with the verb's --help hint; returns KQ_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -144,11 +144,7 @@ cmd_decrypt(int argc, char **argv)
 	ret = KQ_EXIT_OK;
 	goto out;
 fail:
-	if (why[0] != '\0')
-		cli_errx(verb, "%s: %s", kq_strerror(r), why);
-	else
-		cli_errx(verb, "%s", kq_strerror(r));
-	ret = kq_exit_status(r);
+	ret = cli_fail_detail(verb, r, why);
 out:
 	kq_sbuf_free(pt);
 	kq_sbuf_free(in);

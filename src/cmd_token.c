@@ -105,11 +105,7 @@ token_keygen(int argc, char **argv)
 	ret = KQ_EXIT_OK;
 	goto out;
 fail:
-	if (why[0] != '\0')
-		cli_errx(verb, "%s: %s", kq_strerror(r), why);
-	else
-		cli_errx(verb, "%s", kq_strerror(r));
-	ret = kq_exit_status(r);
+	ret = cli_fail_detail(verb, r, why);
 out:
 	free(uri);
 	hsm_pubkey_free(k);
