@@ -174,7 +174,8 @@ main(int argc, char **argv)
 	if (sodium_init() < 0 || kq_secmem_init() != KQ_OK)
 		return 1;
 	ks = kq_codec_kernel_list(&nk);
-	printf("%-12s %-10s %10s %15s\n", "op", "kernel", "bytes", "throughput");
+	printf(
+	    "%-12s %-10s %10s %15s\n", "op", "kernel", "bytes", "throughput");
 	for (si = 0; si < nsizes; si++) {
 		memset(&b, 0, sizeof(b));
 		b.n = full[si];

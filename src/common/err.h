@@ -22,6 +22,8 @@ enum kq_exit {
 };
 
 /* X(name, value, exit class, message) */
+/* One line per code reads better than any reflow. */
+/* clang-format off */
 #define KQ_ERRORS(X)                                                                            \
 	/* general: -1 .. -99 */                                                                \
 	X(KQ_ERR_NOMEM, -1, KQ_EXIT_ERROR, "out of memory (or secure memory)")                  \
@@ -176,6 +178,7 @@ enum kq_exit {
 	    "the HSM's PIN changed but the custody set is not in place")                        \
 	/* end */
 
+/* clang-format on */
 enum kq_err {
 #define KQ_X_ENUM(name, value, exitc, msg) name = value,
 	KQ_OK = 0,
