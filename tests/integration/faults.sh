@@ -97,7 +97,6 @@ else t_fail "gone mode: later session calls invalid, finalize still works" "$(ca
 pinflags() { pkcs11-tool --module "$SM" -T 2>/dev/null | grep -E '^ *(token label|token flags)'; }
 objects() { find "$T/tok" -name '*.object' | sort | md5sum; }
 
-
 # fault_run NAME RULE WANT_RC CHECK_OK CHECK_FAIL -- CMD...
 #   Runs CMD with the rule; CHECK_OK is a function called on success (the
 #   result is right), CHECK_FAIL on failure (nothing left behind).  Prints
@@ -468,24 +467,40 @@ sweep "custody enroll" ok_enroll fail_enroll -- sh -c "exec '$KQ' custody enroll
 PREP=:
 
 # --- a full disk while writing ----------------------------------------------
-# A 64 KiB tmpfs filled to the last block; where mount is refused, a file
-# size limit (ulimit -f, SIGXFSZ ignored: writes fail with EFBIG).
+# A 64 KiB tmpfs filled to the last block; where mount is refused (or with
+# KQ_FAULTS_NOMOUNT=1), a file size limit of 0 (ulimit -f, SIGXFSZ
+# ignored: every write that grows a file fails with EFBIG).
 FULL=$T/full
 mkdir -p "$FULL"
-if mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
+if [ -z "${KQ_FAULTS_NOMOUNT:-}" ] && mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
 	t_on_exit "umount -l '$FULL'"
 	fill() { dd if=/dev/zero of="$FULL/.filler" bs=1k 2>/dev/null; }
 	unfill() { rm -f "$FULL/.filler"; }
 	lim() { "$@"; }
 	nospace='no space left'
 else
-	fill() { :; }
-	unfill() { :; }
-	lim() { (
-		ulimit -f 0
-		trap '' XFSZ
-		exec "$@"
-	); }
+	# The limit binds SoftHSM's own writes too (it rewrites token.object
+	# at each login) and can truncate them: each case runs on a copy of
+	# the token store, put back afterwards.
+	fill() { cp -a "$T/tok" "$T/tok.saved"; }
+	unfill() { rm -rf "$T/tok" && mv "$T/tok.saved" "$T/tok"; }
+	# The limit binds the command only: its stderr and stdout go through
+	# a FIFO and a pipe to cat, which writes them unlimited.
+	lim() {
+		local rc catpid
+		rm -f "$T/lim.err"
+		mkfifo "$T/lim.err"
+		cat "$T/lim.err" >&2 &
+		catpid=$!
+		(
+			ulimit -f 0
+			trap '' XFSZ
+			exec "$@"
+		) 2>"$T/lim.err" | cat
+		rc=${PIPESTATUS[0]}
+		wait "$catpid"
+		return "$rc"
+	}
 	nospace='no space left|input/output error|too large'
 fi
 # full_case NAME FILE ORIG -- CMD: CMD fails with a "no space" message;
@@ -561,8 +576,8 @@ t_run "transcript chain intact after every aborted ceremony" "$KQ" audit verify 
 # docs/faults.md ("measured" section).
 if [ -n "${KQ_FAULTS_MATRIX:-}" ]; then
 	{
-		echo "| operation | fault | runs | exit 0: absorbed at (result checked) | exit 3 | exit 4 | exit 6 |"
-		echo "| --- | --- | --- | --- | --- | --- | --- |"
+		echo "| operation | fault | runs | exit 0: absorbed at (result checked) | exit 1 | exit 3 | exit 4 | exit 6 |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 		awk -F'|' '{
 			split($2, r, ":"); code = r[2] (r[4] == "gone" ? " (then gone)" : "")
 			if (r[1] != "*") code = code " at " r[1]; else code = code " at call N"
@@ -573,8 +588,8 @@ if [ -n "${KQ_FAULTS_MATRIX:-}" ]; then
 		} END {
 			for (i = 1; i <= n; i++) {
 				k = order[i]; split(k, p, "|")
-				printf "| %s | %s | %d | %s | %d | %d | %d |\n", p[1], p[2], runs[k],
-				    rc[k, 0] ? rc[k, 0] " (" abs[k] ")" : "0", rc[k, 3], rc[k, 4], rc[k, 6]
+				printf "| %s | %s | %d | %s | %d | %d | %d | %d |\n", p[1], p[2], runs[k],
+				    rc[k, 0] ? rc[k, 0] " (" abs[k] ")" : "0", rc[k, 1], rc[k, 3], rc[k, 4], rc[k, 6]
 			}
 		}' "$T/matrix"
 		echo
