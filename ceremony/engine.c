@@ -500,6 +500,8 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 	}
 	memset(&e->progress.nonce, 0, sizeof(e->progress.nonce));
 	e->progress.done = 0;
+	if (detail != NULL)
+		detail[0] = '\0';
 	r = sink->accept(sink->arg, h, kq_sbuf_ptr(share), kq_sbuf_len(share),
 	    &e->progress, detail);
 	kq_sbuf_free(share);
@@ -507,10 +509,18 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 	if (r != KQ_OK)
 		goto out;
 	e->accepted++;
+	/* A sink that took the share may leave a note in detail (Vault
+	 * already had it): logged with the share and shown. */
 	ceremony_log(o->transcript, cs, o->op, "share-accepted", h->name,
-	    h->fingerprint, &e->progress, sink->name);
+	    h->fingerprint, &e->progress,
+	    detail != NULL && detail[0] != '\0' ? detail : sink->name);
 	eng_emit(e, CEREMONY_EV_SHARE_ACCEPTED, h->name, t->label,
 	    h->fingerprint, 0, "%s", sink->name);
+	if (detail != NULL && detail[0] != '\0') {
+		eng_emit(
+		    e, CEREMONY_EV_INFO, h->name, NULL, NULL, 0, "%s", detail);
+		detail[0] = '\0';
+	}
 	if (e->progress.has_vault || e->progress.threshold > 0)
 		eng_emit(e, CEREMONY_EV_PROGRESS, h->name, NULL, NULL, 0, NULL);
 out:

@@ -401,17 +401,21 @@ add_key(struct hsm_session *s, CK_OBJECT_HANDLE o, CK_OBJECT_CLASS cls,
 	ki->bits = k->bits;
 	ki->from_cert = cls == CKO_CERTIFICATE;
 	hsm_fingerprint_str(k->fp, ki->fingerprint);
-	if (p11_attr(s, o, CKA_LABEL, &lab, &llen) == KQ_OK) {
+	/* No label or id is fine; a label or id that cannot be read is not
+	 * (the URI would name another key). */
+	if ((r = p11_attr(s, o, CKA_LABEL, &lab, &llen)) == KQ_OK) {
 		if (llen >= sizeof(ki->label))
 			llen = sizeof(ki->label) - 1;
 		memcpy(ki->label, lab, llen);
 		ki->label[strnlen(ki->label, llen)] = '\0';
-	}
-	if (p11_attr(s, o, CKA_ID, &id, &idlen) == KQ_OK &&
+	} else if (r != KQ_ERR_NOT_FOUND)
+		goto out;
+	if ((r = p11_attr(s, o, CKA_ID, &id, &idlen)) == KQ_OK &&
 	    idlen <= sizeof(ki->id)) {
 		memcpy(ki->id, id, idlen);
 		ki->id_len = idlen;
-	}
+	} else if (r != KQ_OK && r != KQ_ERR_NOT_FOUND)
+		goto out;
 	if ((r = hsm_key_uri(s, ki->label, ki->id, ki->id_len, &uri)) != KQ_OK)
 		goto out;
 	snprintf(ki->uri, sizeof(ki->uri), "%s", uri);
@@ -422,6 +426,17 @@ out:
 	free(id);
 	hsm_pubkey_free(k);
 	return r;
+}
+
+/*
+ * A key add_key could not list because the token failed (not because the
+ * key is of a type or form that cannot seal: those are skipped).
+ */
+static int
+key_unreadable(int r)
+{
+	return r == KQ_ERR_NOMEM ||
+	    (kq_exit_status(r) == KQ_EXIT_TOKEN && r != KQ_ERR_KEY_TYPE);
 }
 
 int
@@ -458,15 +473,23 @@ hsm_keys(
 		r = KQ_ERR_NOMEM;
 		goto out;
 	}
-	for (i = 0; i < np; i++)
-		if (add_key(&s, pubs[i], CKO_PUBLIC_KEY, &v[cnt]) == KQ_OK)
+	for (i = 0; i < np; i++) {
+		if ((r = add_key(&s, pubs[i], CKO_PUBLIC_KEY, &v[cnt])) ==
+		    KQ_OK)
 			cnt++;
+		else if (key_unreadable(r))
+			goto out;
+	}
 	for (i = 0; i < nc; i++) {
 		struct hsm_keyinfo ki;
 		int dup = 0;
 
-		if (add_key(&s, certs[i], CKO_CERTIFICATE, &ki) != KQ_OK)
+		if ((r = add_key(&s, certs[i], CKO_CERTIFICATE, &ki)) !=
+		    KQ_OK) {
+			if (key_unreadable(r))
+				goto out;
 			continue;
+		}
 		for (j = 0; j < cnt; j++)
 			if (strcmp(v[j].fingerprint, ki.fingerprint) == 0)
 				dup = 1;
@@ -481,6 +504,37 @@ out:
 	free(v);
 	(void)c->f->C_CloseSession(s.h);
 	return r;
+}
+
+/*
+ * Destroy a key pair hsm_keygen made but cannot hand over, adding to the
+ * failure's detail either that it was destroyed or, when the token refuses
+ * (device gone), that it may remain (label and id, to find and delete it).
+ */
+static void
+keygen_undo(struct hsm_session *s, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv,
+    const char *label, const uint8_t kid[16])
+{
+	CK_RV r1, r2;
+	char hex[33], why[512];
+	size_t i;
+
+	r1 = s->c->f->C_DestroyObject(s->h, priv);
+	r2 = s->c->f->C_DestroyObject(s->h, pub);
+	snprintf(why, sizeof(why), "%s",
+	    hsm_ctx_detail(s->c)[0] != '\0'
+	        ? hsm_ctx_detail(s->c)
+	        : "reading the new key pair failed");
+	if (r1 == CKR_OK && r2 == CKR_OK) {
+		p11_detail(s->c, "%s; the new key pair was destroyed", why);
+		return;
+	}
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", kid[i]);
+	p11_detail(s->c,
+	    "%s; destroying the new key pair failed too: a key pair with "
+	    "label \"%s\" and id %s may remain on the token (delete it)",
+	    why, label, hex);
 }
 
 int
@@ -563,18 +617,25 @@ hsm_keygen(struct hsm_session *s, const char *type, const char *label,
 	}
 	/* Verify what was made: a private key that can never leave. */
 	rv = s->c->f->C_GetAttributeValue(s->h, priv, chk, 2);
-	if (rv != CKR_OK || ext != CK_FALSE || sens != CK_TRUE) {
-		(void)s->c->f->C_DestroyObject(s->h, priv);
-		(void)s->c->f->C_DestroyObject(s->h, pub);
+	if (rv != CKR_OK) {
+		r = p11_fail(s->c, "reading back the new private key", rv);
+		goto undo;
+	}
+	if (ext != CK_FALSE || sens != CK_TRUE) {
 		p11_detail(s->c,
 		    "the token made an extractable or "
-		    "non-sensitive private key; it was destroyed");
+		    "non-sensitive private key");
 		r = KQ_ERR_TOKEN;
-		goto out;
+		goto undo;
 	}
 	if ((r = p11_pubkey_from_object(s, pub, CKO_PUBLIC_KEY, out)) != KQ_OK)
-		goto out;
+		goto undo;
 	memcpy(id, kid, sizeof(kid));
+	goto out;
+undo:
+	/* Leave no half-made key pair behind: a retry would make a second
+	 * one with the same label and later URIs would be ambiguous. */
+	keygen_undo(s, pub, priv, label, kid);
 out:
 	return r;
 }

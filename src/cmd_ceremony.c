@@ -4,6 +4,7 @@
  * open (drill).  The engine (ceremony/engine.c) does the work; this file
  * parses options, talks to Vault around it and renders what happens.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -484,6 +485,9 @@ collect(struct cer_run *run, const struct ceremony_sink *sink, int *status)
 
 /* ---- write a secret to a new file or the terminal, never both ---- */
 
+/* Bytes reserved in a token or OTP file: a Vault token is ~100 bytes. */
+#define SECRET_OUT_RESERVE 4096
+
 static int
 open_secret_out(struct cer_run *run, const char *path, int *fd)
 {
@@ -500,6 +504,16 @@ open_secret_out(struct cer_run *run, const char *path, int *fd)
 	}
 	if ((r = kq_file_create_excl(path, 0600, fd)) != KQ_OK)
 		return cer_fail(run, r, "%s: %s", path, kq_strerror(r));
+	/* Room for the token now, so that once Vault has made it, writing
+	 * it cannot fail for lack of space. */
+	if ((r = kq_file_reserve_fd(*fd, SECRET_OUT_RESERVE)) != KQ_OK) {
+		close(*fd);
+		*fd = -1;
+		(void)unlink(path);
+		return cer_fail(run, r,
+		    "%s: %s: no room for the token; nothing was changed in Vault",
+		    path, kq_strerror(r));
+	}
 	return 0;
 }
 
@@ -512,8 +526,11 @@ write_secret(int fd, const char *s)
 		fd = STDOUT_FILENO;
 	if ((r = kq_write_all(fd, s, strlen(s))) == KQ_OK)
 		r = kq_write_all(fd, "\n", 1);
-	if (r == KQ_OK && fd != STDOUT_FILENO && fsync(fd) != 0)
-		r = KQ_ERR_IO;
+	/* A file: cut the reserved room down to what was written. */
+	if (r == KQ_OK && fd != STDOUT_FILENO &&
+	    ((ftruncate(fd, (off_t)strlen(s) + 1) != 0 && errno != EINVAL) ||
+	        fsync(fd) != 0))
+		r = kq_errno_to_err(errno);
 	return r;
 }
 
@@ -556,6 +573,42 @@ init_key(void *arg, unsigned index, const uint8_t *key, size_t len)
 	return KQ_OK;
 }
 
+/*
+ * An upper bound of the custody file's size once every holder has a
+ * sealed share: the set as it is now, plus for each holder a share sealed
+ * to its key (measured: a trial seal of a dummy share longer than any
+ * Vault key), base64, with its commitment and fields, plus the cluster id.
+ */
+static int
+init_room(const struct custody_set *cs, struct hsm_pubkey **keys, size_t *room,
+    char *detail)
+{
+	uint8_t ctx[CEREMONY_CTX_MAX], dummy[128], *blob = NULL;
+	size_t i, blob_len = 0;
+	char *text;
+	int r = KQ_OK;
+
+	if ((text = custody_dumps(cs, detail)) == NULL)
+		return KQ_ERR_NOMEM;
+	*room = strlen(text) + 4096;
+	free(text);
+	memset(ctx, 0, sizeof(ctx));
+	memset(dummy, 0x5a, sizeof(dummy));
+	for (i = 0; i < cs->n_holders && r == KQ_OK; i++) {
+		if ((r = hsm_seal(keys[i], ctx, sizeof(ctx), dummy,
+		         sizeof(dummy), &blob, &blob_len)) != KQ_OK) {
+			snprintf(detail, CEREMONY_DETAIL_MAX,
+			    "holder %s: trial seal: %s", cs->holders[i].name,
+			    kq_strerror(r));
+			break;
+		}
+		free(blob);
+		blob = NULL;
+		*room += (blob_len + 2) / 3 * 4 + 1024;
+	}
+	return r;
+}
+
 static int
 do_init(struct cer_run *run)
 {
@@ -564,11 +617,14 @@ do_init(struct cer_run *run)
 	struct hsm_pubkey **keys = NULL;
 	struct vault_seal_status st;
 	struct init_arg ia;
-	char *root = NULL, q[512];
+	struct kq_file_resv main_rv, rescue_rv;
+	char *root = NULL, *text = NULL, q[512], rescue[4096];
 	int r, ret, fd = -1, recovery;
-	size_t i;
+	size_t i, room = 0;
 
 	memset(&ia, 0, sizeof(ia));
+	main_rv.fd = rescue_rv.fd = -1;
+	main_rv.tmp[0] = rescue_rv.tmp[0] = '\0';
 	recovery = cs->kind == CUSTODY_VAULT_RECOVERY;
 	if (cs->kind != CUSTODY_VAULT_UNSEAL && !recovery)
 		return cer_fail(run, KQ_ERR_USAGE,
@@ -631,6 +687,28 @@ do_init(struct cer_run *run)
 		    "interrupted; Vault was not initialised");
 		goto out;
 	}
+	/*
+	 * Room for the custody file (and its rescue copy) before Vault makes
+	 * keys that exist nowhere else: after sys/init, writing the set must
+	 * not fail for lack of space.
+	 */
+	snprintf(rescue, sizeof(rescue), "%s.rescue-%ld", a->custody,
+	    (long)getpid());
+	run->detail[0] = '\0';
+	if ((r = init_room(cs, keys, &room, run->detail)) != KQ_OK ||
+	    (r = kq_file_reserve(&main_rv, a->custody, room, 0600)) != KQ_OK ||
+	    (r = kq_file_reserve(&rescue_rv, rescue, room, 0600)) != KQ_OK) {
+		kq_file_abandon(&main_rv);
+		ceremony_log(run->tr, cs, "init", "error", NULL, NULL, NULL,
+		    "no room for the custody file");
+		ret = cer_fail(run, r,
+		    "%s: %s%s%s: the custody file (%zu bytes, twice: with "
+		    "its rescue copy) cannot be reserved beside %s; Vault "
+		    "was not initialised",
+		    a->custody, kq_strerror(r), run->detail[0] ? ": " : "",
+		    run->detail, room, a->custody);
+		goto out;
+	}
 	ia.cs = cs;
 	ia.keys = keys;
 	ia.ui = &run->ui;
@@ -659,12 +737,12 @@ do_init(struct cer_run *run)
 		        : "The threshold is NOT reachable: the Vault cannot be "
 		          "unsealed; re-initialise its storage.");
 	if (root != NULL) {
-		if (write_secret(fd, root) != KQ_OK)
-			ui_say(&run->ui, CEREMONY_EV_ERROR, KQ_ERR_IO, NULL,
+		if ((r = write_secret(fd, root)) != KQ_OK)
+			ui_say(&run->ui, CEREMONY_EV_ERROR, r, NULL,
 			    "Vault IS initialised but the root token could not "
-			    "be written to %s; generate a new one with "
+			    "be written to %s (%s); generate a new one with "
 			    "'keyquorum ceremony generate-root'",
-			    a->root_out);
+			    a->root_out, kq_strerror(r));
 		else if (fd < 0)
 			ui_say(&run->ui, CEREMONY_EV_INFO, 0, NULL,
 			    "^ the initial root token, shown once and saved "
@@ -682,13 +760,17 @@ do_init(struct cer_run *run)
 	if (st.cluster_id[0] != '\0' && cs->vault_cluster_id == NULL)
 		(void)custody_set_string(&cs->vault_cluster_id, st.cluster_id);
 	run->detail[0] = '\0';
-	r = custody_save(cs, a->custody, 1, run->detail);
+	if ((text = custody_dumps(cs, run->detail)) == NULL)
+		r = KQ_ERR_NOMEM;
+	else if ((r = kq_file_commit(&main_rv, text, strlen(text), 1)) != KQ_OK)
+		snprintf(run->detail, sizeof(run->detail), "%s: %s", a->custody,
+		    kq_strerror(r));
 	if (r != KQ_OK) {
-		char rescue[4096];
+		int r2 = text != NULL
+		    ? kq_file_commit(&rescue_rv, text, strlen(text), 0)
+		    : KQ_ERR_NOMEM;
 
-		snprintf(rescue, sizeof(rescue), "%s.rescue-%ld", a->custody,
-		    (long)getpid());
-		if (custody_save(cs, rescue, 0, NULL) == KQ_OK)
+		if (r2 == KQ_OK)
 			ret = cer_fail(run, r,
 			    "Vault IS initialised and %u shares are sealed, "
 			    "but %s could not be written (%s): the set was "
@@ -697,9 +779,10 @@ do_init(struct cer_run *run)
 		else
 			ret = cer_fail(run, r,
 			    "Vault IS initialised and %u shares were sealed, "
-			    "but the custody file could not be written (%s): "
-			    "the keys are lost once this process ends",
-			    ia.sealed, run->detail);
+			    "but the custody file could not be written (%s; "
+			    "the rescue copy: %s): the keys are lost once this "
+			    "process ends",
+			    ia.sealed, run->detail, kq_strerror(r2));
 		ceremony_log(run->tr, cs, "init", "error", NULL, NULL, NULL,
 		    "custody file not written");
 		goto out;
@@ -723,6 +806,9 @@ do_init(struct cer_run *run)
 	    a->custody);
 	ret = 0;
 out:
+	kq_file_abandon(&main_rv);
+	kq_file_abandon(&rescue_rv);
+	free(text);
 	if (fd >= 0) {
 		close(fd);
 		/* An empty token file helps no one; one with a token stays. */
@@ -894,8 +980,15 @@ do_generate_root(struct cer_run *run)
 			goto out;
 		}
 		if (a->otp_out != NULL &&
-		    (r = kq_file_create_excl(a->otp_out, 0600, &otp_fd)) !=
-		        KQ_OK) {
+		    ((r = kq_file_create_excl(a->otp_out, 0600, &otp_fd)) !=
+		            KQ_OK ||
+		        (r = kq_file_reserve_fd(otp_fd, SECRET_OUT_RESERVE)) !=
+		            KQ_OK)) {
+			if (otp_fd >= 0) {
+				close(otp_fd);
+				otp_fd = -1;
+				(void)unlink(a->otp_out);
+			}
 			ret = cer_fail(
 			    run, r, "%s: %s", a->otp_out, kq_strerror(r));
 			goto out;
@@ -912,11 +1005,11 @@ do_generate_root(struct cer_run *run)
 			ret = vault_fail(run, r, "starting generate-root");
 			goto out;
 		}
-		if (otp_fd >= 0 && write_secret(otp_fd, otp) != KQ_OK) {
-			ret = cer_fail(run, KQ_ERR_IO,
-			    "%s: the OTP could not be written; cancel the "
+		if (otp_fd >= 0 && (r = write_secret(otp_fd, otp)) != KQ_OK) {
+			ret = cer_fail(run, r,
+			    "%s: the OTP could not be written (%s); cancel the "
 			    "attempt (--cancel)",
-			    a->otp_out);
+			    a->otp_out, kq_strerror(r));
 			goto out;
 		}
 		ceremony_log(run->tr, run->cs, "generate-root",
@@ -957,9 +1050,9 @@ do_generate_root(struct cer_run *run)
 	}
 	if (otp == NULL) {
 		/* Encoded only: useless without the OTP, still not logged. */
-		if (write_secret(fd, rs.encoded) != KQ_OK) {
-			ret = cer_fail(
-			    run, KQ_ERR_IO, "writing the encoded token");
+		if ((r = write_secret(fd, rs.encoded)) != KQ_OK) {
+			ret = cer_fail(run, r, "writing the encoded token: %s",
+			    kq_strerror(r));
 			goto out;
 		}
 		ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
@@ -984,8 +1077,11 @@ do_generate_root(struct cer_run *run)
 		    run, r, "decoding the root token: %s", kq_strerror(r));
 		goto out;
 	}
-	if (write_secret(fd, tok) != KQ_OK) {
-		ret = cer_fail(run, KQ_ERR_IO, "writing the root token");
+	if ((r = write_secret(fd, tok)) != KQ_OK) {
+		ret = cer_fail(run, r,
+		    "writing the root token: %s. Vault generated a root token "
+		    "that nobody holds: revoke it (check Vault's audit log)",
+		    kq_strerror(r));
 		goto out;
 	}
 	ceremony_log(run->tr, run->cs, "generate-root", "ok", NULL, NULL, NULL,
@@ -1052,8 +1148,8 @@ do_drill(struct cer_run *run)
 		    KQ_OK) {
 			ret = cer_fail(run, r,
 			    "the drill passed for %zu holders but %s could not "
-			    "be updated: %s",
-			    ok, run->a->custody, run->detail);
+			    "be updated: %s: %s",
+			    ok, run->a->custody, kq_strerror(r), run->detail);
 			goto out;
 		}
 	}
@@ -1136,8 +1232,21 @@ cmd_ceremony(int argc, char **argv)
 		else
 			ret = do_drill(&run);
 	}
-	cer_end(&run);
+	/*
+	 * A signal that came after the ceremony reached its goal (during
+	 * the clean-up: logout, close, finalize) changes nothing of it:
+	 * exit 0, and say so (keyquorum(1), EXIT STATUS).
+	 */
 	if (ret == 0 && stop_flag)
-		ret = kq_exit_status(KQ_ERR_INTERRUPTED);
+		cli_errx("ceremony",
+		    "%s; interrupted during clean-up (the ceremony had "
+		    "completed)",
+		    strcmp(sub, "unseal") == 0 ? "Vault is unsealed"
+		        : strcmp(sub, "init") == 0
+		        ? "Vault is initialised and the custody set written"
+		        : strcmp(sub, "generate-root") == 0
+		        ? "the root token was written"
+		        : "the drill's outcome above stands");
+	cer_end(&run);
 	return ret;
 }

@@ -5,6 +5,7 @@
  * Readers and card presence come from PC/SC (hsm/pcsc.h); no pcscd is not
  * an error here, only a line that says so.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,7 +14,10 @@
 
 #include "cli.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "hsm/hsm.h"
+
+#define SLOT_TOKEN_PRESENT 0x1UL /* CKF_TOKEN_PRESENT */
 
 static const char tokens_help[] =
     "usage: keyquorum tokens [--module PATH] [--json]\n"
@@ -50,6 +54,47 @@ pin_state(unsigned long f)
 	return "ok";
 }
 
+/*
+ * What could not be read of slot v (C_GetSlotInfo or C_GetTokenInfo failed
+ * in hsm_slots: the slot's description, which a module space-pads, was
+ * never filled, or the slot says a token is present but gave no token
+ * information), or NULL.
+ */
+static const char *
+slot_unread(const struct hsm_slot *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(v->description); i++)
+		if (v->description[i] != 0)
+			break;
+	if (i == sizeof(v->description))
+		return "reading the slot's information failed";
+	if ((v->slot_flags & SLOT_TOKEN_PRESENT) != 0 && !v->token_present)
+		return "a token is present but its information could not be read";
+	return NULL;
+}
+
+/*
+ * Report on stderr a part of the listing that could not be read: which
+ * slot (and token), and what failed.  Counts it in *bad; *first keeps
+ * the first failure's code (the exit status's class).
+ */
+static void
+tokens_unread(const char *verb, const struct hsm_slot *v, const char *what,
+    int code, int *first, unsigned *bad)
+{
+	if (*first == KQ_OK)
+		*first = code;
+	if (v->token_present)
+		cli_errx(verb, "slot %lu, token \"%.*s\": %s", v->id,
+		    (int)hsm_field_len(v->label, sizeof(v->label)), v->label,
+		    what);
+	else
+		cli_errx(verb, "slot %lu: %s", v->id, what);
+	(*bad)++;
+}
+
 /* A trimmed copy of a fixed-width field (for JSON). */
 static json_t *
 jfield(const unsigned char *f, size_t w)
@@ -58,7 +103,8 @@ jfield(const unsigned char *f, size_t w)
 }
 
 static json_t *
-tokens_json(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
+tokens_json(struct hsm_ctx *c, const struct hsm_slot *v, size_t n,
+    const char *verb, int *first, unsigned *bad)
 {
 	json_t *root = json_object(), *slots = json_array();
 	size_t i, j, nk;
@@ -87,12 +133,19 @@ tokens_json(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
 	for (i = 0; i < n; i++) {
 		json_t *s = json_object(), *t, *keys;
 		struct hsm_keyinfo *k = NULL;
+		const char *what;
+		int kr, inited;
 
 		json_object_set_new(s, "id", json_integer((json_int_t)v[i].id));
 		json_object_set_new(s, "description",
 		    jfield(v[i].description, sizeof(v[i].description)));
 		json_object_set_new(
 		    s, "token_present", json_boolean(v[i].token_present));
+		if ((what = slot_unread(&v[i])) != NULL) {
+			tokens_unread(
+			    verb, &v[i], what, KQ_ERR_TOKEN, first, bad);
+			json_object_set_new(s, "error", json_string(what));
+		}
 		if (v[i].token_present) {
 			t = json_object();
 			json_object_set_new(
@@ -115,7 +168,12 @@ tokens_json(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
 			    json_boolean(
 			        v[i].token_flags & HSM_TF_PROTECTED_AUTH_PATH));
 			keys = json_array();
-			if (hsm_keys(c, v[i].id, &k, &nk) == KQ_OK) {
+			/* An uninitialised token has no keys (and no session
+			 * opens on it): nothing to read. */
+			inited =
+			    (v[i].token_flags & HSM_TF_TOKEN_INITIALIZED) != 0;
+			if (inited &&
+			    (kr = hsm_keys(c, v[i].id, &k, &nk)) == KQ_OK) {
 				for (j = 0; j < nk; j++) {
 					json_t *kj = json_object();
 
@@ -137,6 +195,11 @@ tokens_json(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
 					json_array_append_new(keys, kj);
 				}
 				free(k);
+			} else if (inited) {
+				tokens_unread(verb, &v[i], hsm_ctx_detail(c),
+				    kr, first, bad);
+				json_object_set_new(t, "keys_error",
+				    json_string(hsm_ctx_detail(c)));
 			}
 			json_object_set_new(t, "keys", keys);
 			json_object_set_new(s, "token", t);
@@ -144,11 +207,13 @@ tokens_json(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
 		json_array_append_new(slots, s);
 	}
 	json_object_set_new(root, "slots", slots);
+	json_object_set_new(root, "complete", json_boolean(*bad == 0));
 	return root;
 }
 
 static void
-tokens_text(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
+tokens_text(struct hsm_ctx *c, const struct hsm_slot *v, size_t n,
+    const char *verb, int *first, unsigned *bad)
 {
 	size_t i, j, nk, nr;
 	struct pcsc_reader *rd;
@@ -165,7 +230,15 @@ tokens_text(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
 	printf("module: %s\n", hsm_ctx_module(c));
 	for (i = 0; i < n; i++) {
 		struct hsm_keyinfo *k = NULL;
+		const char *what;
+		int kr;
 
+		if ((what = slot_unread(&v[i])) != NULL) {
+			tokens_unread(
+			    verb, &v[i], what, KQ_ERR_TOKEN, first, bad);
+			printf("slot %lu: (unreadable: %s)\n", v[i].id, what);
+			continue;
+		}
 		printf("slot %lu: %.*s\n", v[i].id,
 		    (int)hsm_field_len(
 		        v[i].description, sizeof(v[i].description)),
@@ -196,8 +269,12 @@ tokens_text(struct hsm_ctx *c, const struct hsm_slot *v, size_t n)
 		    (v[i].token_flags & HSM_TF_LOGIN_REQUIRED)
 		        ? ", login required"
 		        : "");
-		if (hsm_keys(c, v[i].id, &k, &nk) != KQ_OK)
+		if ((kr = hsm_keys(c, v[i].id, &k, &nk)) != KQ_OK) {
+			tokens_unread(
+			    verb, &v[i], hsm_ctx_detail(c), kr, first, bad);
+			printf("  keys: (unreadable: %s)\n", hsm_ctx_detail(c));
 			continue;
+		}
 		for (j = 0; j < nk; j++)
 			printf("  key: %s-%u %s \"%s\"%s\n    %s\n",
 			    k[j].type == HSM_KEY_RSA ? "rsa" : "ec", k[j].bits,
@@ -222,6 +299,8 @@ cmd_tokens(int argc, char **argv)
 	size_t n = 0;
 	char why[512];
 	int ch, r, json = 0, ret = KQ_EXIT_ERROR;
+	unsigned bad = 0;
+	int first = KQ_OK;
 	json_t *root = NULL;
 
 	optind = 1;
@@ -249,16 +328,29 @@ cmd_tokens(int argc, char **argv)
 		goto fail;
 	}
 	if (json) {
-		if ((root = tokens_json(c, v, n)) == NULL ||
+		if ((root = tokens_json(c, v, n, verb, &first, &bad)) == NULL ||
 		    json_dumpf(root, stdout, JSON_INDENT(2)) != 0) {
 			r = KQ_ERR_IO;
 			goto fail;
 		}
 		putchar('\n');
 	} else
-		tokens_text(c, v, n);
+		tokens_text(c, v, n, verb, &first, &bad);
 	if (fflush(stdout) != 0) {
-		r = KQ_ERR_IO;
+		r = kq_errno_to_err(errno); /* a full disk: KQ_ERR_NOSPC */
+		goto fail;
+	}
+	if (bad > 0) {
+		/* What was read is shown; the listing says it is partial. */
+		if (!json)
+			printf("(listing incomplete: %u part%s unreadable)\n",
+			    bad, bad == 1 ? "" : "s");
+		(void)fflush(stdout);
+		r = first != KQ_OK ? first : KQ_ERR_TOKEN;
+		snprintf(why, sizeof(why),
+		    "the listing is incomplete: %u slot%s or token%s could "
+		    "not be read (see above)",
+		    bad, bad == 1 ? "" : "s", bad == 1 ? "" : "s");
 		goto fail;
 	}
 	ret = KQ_EXIT_OK;

@@ -142,6 +142,8 @@ enum kq_exit {
 	    "the connection to Vault broke before its answer (check Vault's state)")           \
 	X(KQ_ERR_VAULT_NOT_INITIALIZED, -413, KQ_EXIT_VAULT,                                    \
 	    "Vault is not initialised")                                                         \
+	X(KQ_ERR_VAULT_TIMEOUT, -414, KQ_EXIT_VAULT,                                            \
+	    "Vault did not answer in time; the request may or may not have been applied")      \
 	/* integrity: -500 .. -599 */                                                           \
 	X(KQ_ERR_INTEGRITY, -500, KQ_EXIT_INTEGRITY,                                            \
 	    "the data fails its integrity check")                                               \

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,11 @@ kq_file_write_atomic(
 		r = kq_errno_to_err(errno);
 		goto fail;
 	}
-	if ((r = kq_write_all(fd, p, n)) != KQ_OK)
+	if ((r = kq_write_all(fd, p, n)) != KQ_OK) {
+		if (r == KQ_ERR_IO) /* errno is the failed write's */
+			r = kq_errno_to_err(errno);
 		goto fail;
+	}
 	if (fsync(fd) != 0) {
 		r = kq_errno_to_err(errno);
 		goto fail;
@@ -130,4 +134,104 @@ kq_file_create_excl(const char *path, unsigned mode, int *fd)
 		return kq_errno_to_err(errno);
 	*fd = f;
 	return KQ_OK;
+}
+
+int
+kq_file_reserve_fd(int fd, size_t size)
+{
+	int e;
+
+	if (size == 0)
+		return KQ_OK;
+	do
+		e = posix_fallocate(fd, 0, (off_t)size);
+	while (e == EINTR);
+	return e == 0 ? KQ_OK : kq_errno_to_err(e);
+}
+
+int
+kq_file_reserve(
+    struct kq_file_resv *rv, const char *path, size_t size, unsigned mode)
+{
+	int r;
+
+	rv->fd = -1;
+	rv->tmp[0] = '\0';
+	if (snprintf(rv->path, sizeof(rv->path), "%s", path) >=
+	        (int)sizeof(rv->path) ||
+	    snprintf(rv->tmp, sizeof(rv->tmp), "%s.tmp.XXXXXX", path) >=
+	        (int)sizeof(rv->tmp))
+		return KQ_ERR_TOO_LONG;
+	if ((rv->fd = mkostemp(rv->tmp, O_CLOEXEC)) < 0) {
+		rv->tmp[0] = '\0';
+		return kq_errno_to_err(errno);
+	}
+	if (fchmod(rv->fd, (mode_t)mode) != 0)
+		r = kq_errno_to_err(errno);
+	else
+		r = kq_file_reserve_fd(rv->fd, size);
+	if (r != KQ_OK)
+		kq_file_abandon(rv);
+	return r;
+}
+
+void
+kq_file_abandon(struct kq_file_resv *rv)
+{
+	if (rv->fd >= 0)
+		close(rv->fd);
+	if (rv->fd >= 0 || rv->tmp[0] != '\0')
+		(void)unlink(rv->tmp);
+	rv->fd = -1;
+	rv->tmp[0] = '\0';
+}
+
+int
+kq_file_commit(struct kq_file_resv *rv, const void *p, size_t n, int force)
+{
+	char dir[PATH_MAX];
+	const uint8_t *c = p;
+	size_t off = 0;
+	ssize_t w;
+	int r;
+
+	if (rv->fd < 0)
+		return KQ_ERR_INVALID;
+	if ((r = kq_dirname(rv->path, dir, sizeof(dir))) != KQ_OK)
+		goto fail;
+	while (off < n) {
+		w = pwrite(rv->fd, c + off, n - off, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r = kq_errno_to_err(errno);
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (ftruncate(rv->fd, (off_t)n) != 0 || fsync(rv->fd) != 0) {
+		r = kq_errno_to_err(errno);
+		goto fail;
+	}
+	if (close(rv->fd) != 0) {
+		rv->fd = -1;
+		r = kq_errno_to_err(errno);
+		goto fail;
+	}
+	rv->fd = -1;
+	if (!force) {
+		if (link(rv->tmp, rv->path) != 0) {
+			r = kq_errno_to_err(errno);
+			goto fail;
+		}
+		(void)unlink(rv->tmp);
+	} else if (rename(rv->tmp, rv->path) != 0) {
+		r = kq_errno_to_err(errno);
+		goto fail;
+	}
+	rv->tmp[0] = '\0';
+	return kq_fsync_dir(dir);
+fail:
+	kq_file_abandon(rv);
+	return r;
 }

@@ -24,6 +24,32 @@ int kq_file_write_atomic(
  */
 int kq_file_create_excl(const char *path, unsigned mode, int *fd);
 
+/*
+ * Reserve size bytes of fd's file from offset 0 (posix_fallocate): after
+ * it, writing up to size bytes cannot fail for lack of space.  KQ_OK,
+ * KQ_ERR_NOSPC (also EFBIG: a file size limit), KQ_ERR_IO.
+ */
+int kq_file_reserve_fd(int fd, size_t size);
+
+/*
+ * A file to be written later that must not fail for lack of space then:
+ * kq_file_reserve creates the temporary file beside path (mode) and
+ * reserves size bytes in it; kq_file_commit writes the n bytes at p into
+ * it, cuts it to n, fsyncs and puts it in place as kq_file_write_atomic
+ * does (force: replace path; else never clobber); kq_file_abandon removes
+ * it.  After commit or abandon the struct holds nothing.
+ */
+struct kq_file_resv {
+	int fd; /* -1: nothing held */
+	char path[4096];
+	char tmp[4096 + 16];
+};
+
+int kq_file_reserve(
+    struct kq_file_resv *rv, const char *path, size_t size, unsigned mode);
+int kq_file_commit(struct kq_file_resv *rv, const void *p, size_t n, int force);
+void kq_file_abandon(struct kq_file_resv *rv);
+
 /* Map errno to a kq_err code (ENOSPC -> KQ_ERR_NOSPC, EEXIST -> ...). */
 int kq_errno_to_err(int e);
 

@@ -119,7 +119,8 @@ fault_run() {
 	[ -n "$fn" ] || why+=("the fault never fired")
 	[ "$FR_RC" -lt 128 ] || why+=("crashed: exit $FR_RC")
 	grep -Eq 'Sanitizer|runtime error:|LeakSanitizer' "$T/err" && why+=("sanitizer report")
-	if grep -Eq 'CKR_|0x[0-9a-fA-F]{2,}|rv=' "$T/err"; then why+=("raw CKR on stderr"); fi
+	# (a 0x number not inside a word: a key's base64 fingerprint may hold "0xCE")
+	if grep -Eq 'CKR_|(^|[^A-Za-z0-9+/])0x[0-9a-fA-F]{2,}|rv=' "$T/err"; then why+=("raw CKR on stderr"); fi
 	grep -q 'C_Login [0-9]* CKR_PIN_INCORRECT' "$L" && why+=("a wrong PIN reached the token")
 	if [ "$FLAGCHK" = 1 ] && [ "$(pinflags)" != "$flags0" ]; then why+=("a token's PIN flags changed"); fi
 	if [ "$FR_RC" = 0 ]; then
@@ -155,6 +156,14 @@ fault_run() {
 # that list (KQ_FAULTS_STRIDE=1 to take them all); the other runs remain.
 STRIDE=${KQ_FAULTS_STRIDE:-1}
 if [ -z "${KQ_FAULTS_STRIDE:-}" ] && ldd "$KQ" 2>/dev/null | grep -q libasan; then STRIDE=2; fi
+# In the ASan build, LeakSanitizer's ptrace-based tracer was seen to crash
+# (its own "Tracer caught signal 11") under load, at random call indices:
+# a fault of the checker, not of keyquorum, that would make this matrix
+# flaky.  Leaks stay checked here by every other ASan test and by
+# valgrind.sh; memory errors (overflows, use after free) stay checked here.
+if ldd "$KQ" 2>/dev/null | grep -q libasan; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
 indices() {
 	awk -v all="${KQ_FAULTS_FULL:-}" '!rest || all || $2 != prev { print $1 }
 		{ prev = $2 } $2 == "C_CloseSession" { rest = 1 }' "$T/learned" |
@@ -293,9 +302,10 @@ done
 # SIGINT / SIGTERM at each step: the shim sends the signal to keyquorum as
 # the Nth PKCS#11 call starts (SIGINT at every other step, SIGTERM at the
 # rest).  Exit 1 "interrupted" with the abort in the transcript and Vault
-# sealed; or, when the signal came after the last share, Vault unsealed,
-# the transcript "done" and a message saying the interruption came late.
-ok_sig() { sealed false && cust_same; }
+# sealed; or, when the signal came after the last share, exit 0 (the goal
+# was reached), Vault unsealed, the transcript "done" and a message saying
+# the interruption came during clean-up.
+ok_sig() { sealed false && cust_same && grep -q 'interrupted during clean-up' "$T/err"; }
 fail_sig() {
 	cust_same || return 1
 	if tr_abort; then sealed true && grep -q 'interrupted' "$T/err"; else sealed false; fi
@@ -315,8 +325,8 @@ done
 # 1 ms delay rule first lets the real fault hit the 2nd request).  Either
 # the ceremony still ends with Vault unsealed (libcurl resends a request
 # whose connection died: harmless here, Vault ignores a share it already
-# has), or it fails with the status given (5; a timeout is 1, as
-# KQ_ERR_TIMEOUT is), a message about Vault, the custody file identical,
+# has), or it fails with the status given (5, a timeout too:
+# KQ_ERR_VAULT_TIMEOUT), a message about Vault, the custody file identical,
 # the abort in the transcript and Vault sealed at the progress given.
 vfault() { # NAME SKIP RULE WANT_PROGRESS WANT_RC
 	local name=$1 skip=$2 rule=$3 wantp=$4 want=$5 rc why=()
@@ -348,7 +358,7 @@ for k in 1 2; do
 	vfault "503 on share $k" $skip '{"path":"/v1/sys/unseal","status":503}' $((k - 1)) 5
 	vfault "connection dropped before share $k" $skip '{"path":"/v1/sys/unseal","drop":true}' $((k - 1)) 5
 	# slow, then refused: the share never counts, even after the timeout
-	vfault "timeout on share $k" $skip '{"path":"/v1/sys/unseal","delay_ms":3500,"status":503}' $((k - 1)) 1
+	vfault "timeout on share $k" $skip '{"path":"/v1/sys/unseal","delay_ms":3500,"status":503}' $((k - 1)) 5
 done
 # The share reached Vault but its answer was lost: it counts.
 vfault "answer to share 1 lost" 0 '{"path":"/v1/sys/unseal","drop":true,"apply":true}' 1 5
@@ -560,7 +570,11 @@ vsim_start || t_fail "a second vault-sim starts"
 cp "$FULL/init.json" "$T/init.orig"
 full_case "ceremony init" "$FULL/init.json" "$T/init.orig" -- \
 	"$KQ" ceremony init --custody "$FULL/init.json" --holders a,b,c --module "$SM" "${PS[@]}" --yes --root-token-out "$T/root-init"
-t_grep "full disk: init says Vault IS initialised and what became of the keys" 'Vault IS initialised' "$T/err"
+# The custody file's room is reserved before sys/init: on a full disk init
+# stops there, and says Vault was not initialised.
+t_grep "full disk: init stops before Vault and says Vault was not initialised" 'Vault was not initialised' "$T/err"
+[ "$(vsim_state initialized | tr -d '\n')" = false ] && t_ok "full disk: init leaves Vault uninitialised" ||
+	t_fail "full disk: init leaves Vault uninitialised" "Vault initialised"
 # The keys Vault handed out exist nowhere else: a custody file that cannot
 # be written must not cost them (write it, or reserve its space, first).
 if [ "$(vsim_state initialized | tr -d '\n')" = true ] && ! grep -q sealed_share "$FULL/init.json" &&

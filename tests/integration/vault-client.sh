@@ -133,7 +133,7 @@ t_run "status tells what happened" "$P" status
 want_field "the lost unseal did apply" progress 1
 vsim_ctl fault '{"path":"/v1/sys/seal-status","delay_ms":3000}' >/dev/null
 start=$(date +%s)
-expect_err "a slow server times out" KQ_ERR_TIMEOUT --timeout 1 status
+expect_err "a slow server times out" KQ_ERR_VAULT_TIMEOUT --timeout 1 status
 [ $(($(date +%s) - start)) -lt 3 ] && t_ok "the timeout is honoured (under 3 s)" ||
 	t_fail "the timeout is honoured (under 3 s)"
 t_expect 2 "http:// is refused (usage)" "$P" --address "http://127.0.0.1:$VSIM_PORT" status
