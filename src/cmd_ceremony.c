@@ -19,6 +19,7 @@
 #include "common/fileio.h"
 #include "common/secio.h"
 #include "common/secmem.h"
+#include "envelope_cli.h"
 #include "hsm/hsm.h"
 #include "ui.h"
 
@@ -92,6 +93,7 @@ struct cer_args {
 	const char *pinentry; /* --pinentry[=PROGRAM]: NULL, "" or a program */
 	long wait_s;
 	const char *root_out, *out, *nonce, *otp_out, *otp_file;
+	const char *seal_env, *env_label, *env_holders, *hsm_module;
 	struct vault_config vcfg;
 };
 
@@ -171,6 +173,10 @@ parse_args(int argc, char **argv, struct cer_args *a)
 	    {"otp-out", required_argument, NULL, 'u'},
 	    {"otp-file", required_argument, NULL, 'U'},
 	    {"cancel", no_argument, NULL, 'x'},
+	    {"seal-envelope", required_argument, NULL, 1001},
+	    {"envelope-label", required_argument, NULL, 1002},
+	    {"envelope-holders", required_argument, NULL, 1003},
+	    {"hsm-module", required_argument, NULL, 1004},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -277,6 +283,18 @@ parse_args(int argc, char **argv, struct cer_args *a)
 			break;
 		case 'x':
 			a->cancel = 1;
+			break;
+		case 1001:
+			a->seal_env = optarg;
+			break;
+		case 1002:
+			a->env_label = optarg;
+			break;
+		case 1003:
+			a->env_holders = optarg;
+			break;
+		case 1004:
+			a->hsm_module = optarg;
 			break;
 		case 'h':
 			cli_help(ceremony_help);
@@ -922,6 +940,7 @@ do_generate_root(struct cer_run *run)
 	struct vault_seal_status vst;
 	struct vault_generate_root_status st;
 	char *otp = NULL, *tok = NULL;
+	struct envelope_prep *env = NULL;
 	size_t tl;
 	int r, ret, fd = -1, otp_fd = -1;
 
@@ -962,7 +981,13 @@ do_generate_root(struct cer_run *run)
 	 * Where the token goes, decided before anything starts (a remote
 	 * holder whose share cannot complete the attempt needs no place).
 	 */
-	if (a->holder_one == NULL || a->out != NULL ||
+	if (a->seal_env != NULL) {
+		if ((ret = cli_envelope_for_root(a->seal_env, a->env_label,
+		         a->env_holders, a->out, a->hsm_module,
+		         a->nonce == NULL || a->otp_file != NULL, &run->o,
+		         &run->ui, &env)) != 0)
+			return ret;
+	} else if (a->holder_one == NULL || a->out != NULL ||
 	    (a->nonce != NULL ? st.progress + 1 >= st.required : vst.t <= 1))
 		if ((ret = open_secret_out(run, a->out, &fd)) != 0)
 			return ret;
@@ -1077,7 +1102,11 @@ do_generate_root(struct cer_run *run)
 		    run, r, "decoding the root token: %s", kq_strerror(r));
 		goto out;
 	}
-	if ((r = write_secret(fd, tok)) != KQ_OK) {
+	if (env != NULL) {
+		if ((ret = envelope_cli_finish(
+		         env, (const uint8_t *)tok, tl)) != 0)
+			goto out;
+	} else if ((r = write_secret(fd, tok)) != KQ_OK) {
 		ret = cer_fail(run, r,
 		    "writing the root token: %s. Vault generated a root token "
 		    "that nobody holds: revoke it (check Vault's audit log)",
@@ -1088,8 +1117,11 @@ do_generate_root(struct cer_run *run)
 	    "root token decoded and handed over");
 	ui_say(&run->ui, CEREMONY_EV_DONE, 0, NULL,
 	    "root token generated%s%s; revoke it when the task is done",
-	    fd >= 0 ? " and written to " : " (shown once above)",
-	    fd >= 0 ? a->out : "");
+	    fd >= 0 || env != NULL ? (env != NULL ? " and sealed into the "
+	                                            "envelope "
+	                                          : " and written to ")
+	                           : " (shown once above)",
+	    fd >= 0 || env != NULL ? a->out : "");
 	ret = 0;
 out:
 	if (fd >= 0) {
@@ -1102,6 +1134,7 @@ out:
 	kq_secfree(tok);
 	kq_secfree(otp);
 	ceremony_root_sink_clear(&rs);
+	envelope_cli_free(env);
 	return ret;
 }
 
@@ -1206,6 +1239,10 @@ cmd_ceremony(int argc, char **argv)
 		                      "init, unseal, generate-root or drill?"))
 		                : cli_help(ceremony_help);
 	sub = argv[1];
+	if (strcmp(sub, "seal-envelope") == 0)
+		return cli_ceremony_seal_envelope(argc - 1, argv + 1);
+	if (strcmp(sub, "open-envelope") == 0)
+		return cli_ceremony_open_envelope(argc - 1, argv + 1);
 	memset(&a, 0, sizeof(a));
 	memset(&run, 0, sizeof(run));
 	a.sub = sub;

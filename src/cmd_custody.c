@@ -17,6 +17,7 @@
 #include "common/secio.h"
 #include "common/secmem.h"
 #include "hsm/hsm.h"
+#include "envelope_cli.h"
 #include "ui.h"
 
 static const char custody_help[] =
@@ -71,6 +72,8 @@ custody_create(int argc, char **argv)
 	struct custody_set *cs = NULL;
 	char detail[CEREMONY_DETAIL_MAX], why[512], fp[HSM_FP_STR_LEN];
 
+	if (cli_custody_wants_hsm_pin(argc, argv))
+		return cli_custody_create_hsm_pin(argc, argv);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {

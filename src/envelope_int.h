@@ -1,0 +1,108 @@
+/*
+ * keyquorum CLI: what the envelope sources share (src/envelope_*.c,
+ * src/cmd_envelope.c).  Private to src/.
+ */
+#ifndef KQ_ENVELOPE_INT_H
+#define KQ_ENVELOPE_INT_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ceremony/ceremony.h"
+#include "envelope_cli.h"
+#include "hsm/hsm.h"
+#include "hsm/hsm_admin.h"
+#include "ui.h"
+
+extern const char env_help[];
+
+/* Set by SIGINT/SIGTERM during an envelope ceremony. */
+extern volatile sig_atomic_t env_stop;
+
+/* ---- output files that appear only when complete (envelope_io.c) ---- */
+
+struct env_outfile {
+	int fd;
+	const char *path;
+	char tmp[PATH_MAX]; /* named fallback; "" with O_TMPFILE */
+};
+
+/*
+ * Reserve path: KQ_ERR_EXISTS when it exists; otherwise an unnamed file
+ * (O_TMPFILE, mode 0600) in its directory, or a hidden temporary name
+ * when the file system has no O_TMPFILE.
+ */
+int env_out_begin(const char *path, struct env_outfile *of);
+/* An envelope_out_cb writing to of; KQ_ERR_INTERRUPTED once env_stop. */
+int env_out_write(void *arg, const uint8_t *p, size_t n);
+/* fsync, link into place (never over a file), fsync the directory. */
+int env_out_commit(struct env_outfile *of);
+/* Close and forget; nothing is left.  Safe after commit, and twice. */
+void env_out_abort(struct env_outfile *of);
+
+/* An envelope_out_cb appending to a secure buffer (arg: struct kq_sbuf). */
+int env_mem_write(void *arg, const uint8_t *p, size_t n);
+
+/* ---- the ceremony around the hsm-pin set (envelope_run.c) ---- */
+
+#define ENV_MAX_MODULES 16
+
+struct env_args {
+	const char *custody, *transcript, *module, *hsm_module;
+	const char *modules[ENV_MAX_MODULES]; /* --module, repeatable */
+	size_t n_modules;
+	char *holders_buf;
+	const char *holders[CUSTODY_MAX_HOLDERS];
+	size_t n_holders;
+	struct ceremony_pin_source pins[CUSTODY_MAX_HOLDERS];
+	size_t n_pins;
+	int json, allow_final_try, store, have_type;
+	long wait_s;
+	const char *in, *label, *out, *envelope, *id, *format;
+	enum envelope_content type;
+	int plan_fd; /* where a plan is printed (the real stdout) */
+};
+
+struct envelope_prep {
+	struct ui *ui;
+	struct ceremony_opts o;
+	struct custody_set *cs;
+	struct transcript *tr;
+	char tr_path[PATH_MAX];
+	struct hsm_uri *hu;
+	struct hsm_ctx *hc;
+	struct hsm_session *hs;
+	struct hsm_token_id tid;
+	struct envelope_info info;
+	uint8_t *key; /* the data key, secure */
+	const char *out_path;
+	char detail[CEREMONY_DETAIL_MAX * 2];
+};
+
+/* Say what failed (ui), record it in the transcript; the exit status. */
+int env_fail(struct envelope_prep *p, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Log out of the HSM and close it (idempotent). */
+void env_close_hsm(struct envelope_prep *p);
+/*
+ * The quorum: the engine's local combine sink rebuilds the HSM PIN, the
+ * HSM is logged in with it, the PIN wiped.  quorum gets "a,b".  0 or an
+ * exit status (said).
+ */
+int env_login(struct envelope_prep *p, char *quorum, size_t cap);
+/* After env_login: the AES key (made if missing), a data key wrapped. */
+int env_wrap(struct envelope_prep *p, const char *label,
+    enum envelope_content content, const char *quorum);
+
+/* ---- the two ceremonies (envelope_seal.c, envelope_open.c) ---- */
+
+int env_do_seal(struct envelope_prep *p, struct env_args *a);
+int env_do_open(struct envelope_prep *p, struct env_args *a);
+
+/* Print a header for people or as one JSON line (cmd_envelope.c). */
+void env_print_header(
+    const struct envelope_info *in, int json, const char *where);
+
+#endif
