@@ -1,9 +1,9 @@
 /*
  * keyquorum: token administration (raw PKCS#11): the token's identity,
  * login with a PIN from secure memory, setting the user PIN, and public
- * data objects.  See hsm/hsm_admin.h.
+ * data objects.  See hsm/hsm.h.
  */
-#include "hsm/hsm_admin.h"
+#include "hsm/hsm.h"
 
 #include <stdlib.h>
 #include <string.h>

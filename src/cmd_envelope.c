@@ -22,7 +22,6 @@
 #include "common/fileio.h"
 #include "envelope_int.h"
 #include "hsm/hsm.h"
-#include "hsm/hsm_admin.h"
 
 /* ---- envelope show / list ---- */
 

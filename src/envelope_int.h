@@ -13,7 +13,6 @@
 #include "ceremony/ceremony.h"
 #include "envelope_cli.h"
 #include "hsm/hsm.h"
-#include "hsm/hsm_admin.h"
 #include "ui.h"
 
 extern const char env_help[];

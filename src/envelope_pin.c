@@ -38,7 +38,6 @@
 #include "common/secmem.h"
 #include "envelope_cli.h"
 #include "hsm/hsm.h"
-#include "hsm/hsm_admin.h"
 #include "shamir/shamir.h"
 
 #define PIN_RANDOM 32 /* bytes: 256 bits */

@@ -28,7 +28,6 @@
 #include "common/secmem.h"
 #include "envelope_int.h"
 #include "hsm/hsm.h"
-#include "hsm/hsm_admin.h"
 #include "ui.h"
 
 const char env_help[] =
