@@ -56,7 +56,9 @@ _keyquorum_opts() {
 	'ceremony init') echo $cer --recovery --root-token-out ;;
 	'ceremony unseal' | 'ceremony drill') echo $cer ;;
 	'ceremony generate-root')
-		echo $cer --nonce --out --otp-out --otp-file --cancel
+		echo $cer --nonce --out --otp-out --otp-file --cancel \
+			--seal-envelope --envelope-holders --envelope-label \
+			--hsm-module
 		;;
 	'ceremony seal-envelope')
 		echo $env --in --label --out --type --store-in-hsm
