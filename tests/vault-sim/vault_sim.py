@@ -1191,7 +1191,8 @@ class SimServer(ThreadingHTTPServer):
 
 
 # ---------------------------------------------------------------------------
-# Self-test against the vectors in ../shared/vectors (produced by Vault's and
+# Self-test against the vectors in tests/vectors (a copy of the shared
+# vectors, produced by Vault's and
 # OpenBao's own code).
 
 
@@ -1326,7 +1327,7 @@ def main():
 
     if o.self_test:
         vec = o.vectors or os.environ.get("KQ_VECTORS") or os.path.join(
-            os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "vectors")
+            os.path.dirname(os.path.abspath(__file__)), "..", "vectors")
         return self_test(vec)
     if not (o.dir and o.cert and o.key):
         ap.error("--dir, --cert and --key are required")
