@@ -356,6 +356,12 @@ long vault_client_http_status(const struct vault_client *vc);
 /* The flavor detected (after a seal-status or a fallback); may be UNKNOWN. */
 enum vault_flavor vault_client_flavor(const struct vault_client *vc);
 int vault_client_has_token(const struct vault_client *vc);
+/*
+ * For tests: whether the last SSL_CTX this client's TLS set-up callback saw
+ * had SSL_OP_CLEANSE_PLAINTEXT set (read back from the context), and in
+ * *calls (may be NULL) how many contexts it has seen.
+ */
+int vault_client_tls_ctx(const struct vault_client *vc, unsigned *calls);
 
 int vault_seal_status(struct vault_client *vc, struct vault_seal_status *st);
 

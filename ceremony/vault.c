@@ -17,6 +17,7 @@
 #include "ceremony/vault_int.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -326,6 +327,14 @@ vault_client_has_token(const struct vault_client *vc)
 	return vc->token != NULL;
 }
 
+int
+vault_client_tls_ctx(const struct vault_client *vc, unsigned *calls)
+{
+	if (calls != NULL)
+		*calls = vc->tls_ctx_calls;
+	return vc->tls_cleanse;
+}
+
 /* ---- transport ------------------------------------------------------------ */
 
 static size_t
@@ -337,12 +346,52 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return kq_sbuf_put(b, p, n) == KQ_OK ? n : 0;
 }
 
+/* The SSL_CTX's ex_data slot that points back at the client. */
+static pthread_once_t ssl_idx_once = PTHREAD_ONCE_INIT;
+static int ssl_idx = -1;
+
+static void
+ssl_idx_init(void)
+{
+	ssl_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/*
+ * A fatal alert from the server: under TLS 1.3 a refused client
+ * certificate arrives as one on the first read, after libcurl thinks the
+ * handshake is done, and libcurl reports a mere receive error.  Recorded
+ * so that vault_request can say the server refused the connection.
+ */
+static void
+on_ssl_info(const SSL *ssl, int where, int ret)
+{
+	struct vault_client *vc;
+
+	/* SSL_CB_READ_ALERT shares its SSL_CB_ALERT bit with the write one. */
+	if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT ||
+	    (ret >> 8) != SSL3_AL_FATAL || ssl_idx < 0)
+		return;
+	vc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_idx);
+	if (vc != NULL)
+		vc->tls_alert = ret & 0xff;
+}
+
 static CURLcode
 on_ssl_ctx(CURL *curl, void *sslctx, void *arg)
 {
+	struct vault_client *vc = arg;
+	uint64_t o;
+
 	(void)curl;
-	(void)arg;
+	pthread_once(&ssl_idx_once, ssl_idx_init);
+	if (ssl_idx >= 0 &&
+	    SSL_CTX_set_ex_data((SSL_CTX *)sslctx, ssl_idx, vc) == 1)
+		SSL_CTX_set_info_callback((SSL_CTX *)sslctx, on_ssl_info);
 	SSL_CTX_set_options((SSL_CTX *)sslctx, SSL_OP_CLEANSE_PLAINTEXT);
+	o = SSL_CTX_get_options((SSL_CTX *)sslctx);
+	/* What the context holds now, read back for vault_client_tls_ctx. */
+	vc->tls_ctx_calls++;
+	vc->tls_cleanse = (o & SSL_OP_CLEANSE_PLAINTEXT) != 0;
 	return CURLE_OK;
 }
 
@@ -402,6 +451,7 @@ set_opts(struct vault_client *vc, const char *url, struct curl_slist *hdrs,
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	SET(CURLOPT_SSL_CTX_DATA, vc);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT, vc->connect_timeout_s);
 	SET(CURLOPT_TIMEOUT, vc->timeout_s);
@@ -410,10 +460,18 @@ set_opts(struct vault_client *vc, const char *url, struct curl_slist *hdrs,
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, resp);
 	SET(CURLOPT_ERRORBUFFER, vc->errbuf);
-	if (vc->ca_cert != NULL)
+	/*
+	 * As the vault CLI: the CA file, when given, is the only trust (a CA
+	 * directory is then ignored); else the CA directory alone.  NULL turns
+	 * off libcurl's built-in default bundle / directory.
+	 */
+	if (vc->ca_cert != NULL) {
 		SET(CURLOPT_CAINFO, vc->ca_cert);
-	if (vc->ca_path != NULL)
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	} else if (vc->ca_path != NULL) {
 		SET(CURLOPT_CAPATH, vc->ca_path);
+		SET(CURLOPT_CAINFO, (char *)NULL);
+	}
 	if (vc->client_cert != NULL)
 		SET(CURLOPT_SSLCERT, vc->client_cert);
 	if (vc->client_key != NULL)
@@ -454,6 +512,7 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 	vc->detail[0] = '\0';
 	vc->errbuf[0] = '\0';
 	vc->http_status = 0;
+	vc->tls_alert = -1;
 	if (auth && vc->token == NULL) {
 		cer_detail(vc->detail,
 		    "this call needs a token (VAULT_TOKEN "
@@ -499,6 +558,17 @@ vault_request(struct vault_client *vc, const char *method, const char *path,
 	c = kc->easy_perform(vc->curl);
 	if (c != CURLE_OK) {
 		r = map_curl(c);
+		if (vc->tls_alert >= 0 && r != KQ_ERR_VAULT_TIMEOUT &&
+		    r != KQ_ERR_NOMEM) {
+			r = KQ_ERR_VAULT_TLS_REFUSED;
+			cer_detail(vc->detail,
+			    "%s %s: the server sent the TLS "
+			    "alert '%s' (%s)",
+			    method, path,
+			    SSL_alert_desc_string_long(vc->tls_alert),
+			    vc->errbuf[0] ? vc->errbuf : kc->easy_strerror(c));
+			goto out;
+		}
 		cer_detail(vc->detail, "%s %s: %s%s", method, path,
 		    vc->errbuf[0] ? vc->errbuf : kc->easy_strerror(c),
 		    r == KQ_ERR_VAULT_TLS && getenv("VAULT_SKIP_VERIFY") != NULL

@@ -21,6 +21,9 @@ struct vault_client {
 	enum vault_flavor flavor;
 	int gr_auth; /* generate-root through the authenticated variant */
 	long http_status;
+	unsigned tls_ctx_calls; /* times on_ssl_ctx ran */
+	int tls_cleanse; /* the last SSL_CTX had SSL_OP_CLEANSE_PLAINTEXT */
+	int tls_alert; /* fatal TLS alert from the server, -1: none */
 	char detail[CEREMONY_DETAIL_MAX];
 	char errbuf[CURL_ERROR_SIZE];
 };

@@ -144,6 +144,8 @@ enum kq_exit {
 	    "Vault is not initialised")                                                         \
 	X(KQ_ERR_VAULT_TIMEOUT, -414, KQ_EXIT_VAULT,                                            \
 	    "Vault did not answer in time; the request may or may not have been applied")      \
+	X(KQ_ERR_VAULT_TLS_REFUSED, -415, KQ_EXIT_VAULT,                                        \
+	    "the Vault server refused the TLS connection (check VAULT_CLIENT_CERT and VAULT_CLIENT_KEY)") \
 	/* integrity: -500 .. -599 */                                                           \
 	X(KQ_ERR_INTEGRITY, -500, KQ_EXIT_INTEGRITY,                                            \
 	    "the data fails its integrity check")                                               \

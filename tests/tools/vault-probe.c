@@ -5,13 +5,19 @@
  * and tokens to files (mode 0600, created exclusively) so that the script
  * can chain calls; it never prints them.
  *
- *   vault-probe [--timeout S] [--token-file F] [--ca-cert F] [--address A] CMD
+ *   vault-probe [--timeout S] [--token-file F] [--ca-cert F] [--address A]
+ *               [--tls-info] CMD
  *   status | init N T [recovery] DIR | unseal KEYFILE | unseal-reset |
  *   gr-start DIR | gr-status | gr-cancel | gr-update NONCE KEYFILE DIR |
  *   decode ENCFILE OTPFILE OUT | decode-remote ENCFILE OTPFILE OUT
  *
- * Prints key=value lines; on failure "err=KQ_ERR_..." and "detail=...",
- * and exits with keyquorum's exit status for the code.
+ * Prints key=value lines; on failure "err=KQ_ERR_...", "msg=..." (the
+ * code's message) and "detail=...", and exits with keyquorum's exit status
+ * for the code.  --tls-info adds, success or not, tls_ctx_calls=N (how
+ * often the client's SSL_CTX callback ran) and tls_cleanse=0|1 (whether
+ * the last SSL_CTX had SSL_OP_CLEANSE_PLAINTEXT, read back from it).
+ * VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY and VAULT_NAMESPACE
+ * come from the environment, as in keyquorum.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -269,12 +275,14 @@ main(int argc, char **argv)
 	    {"token-file", required_argument, NULL, 'k'},
 	    {"ca-cert", required_argument, NULL, 'c'},
 	    {"address", required_argument, NULL, 'a'},
+	    {"tls-info", no_argument, NULL, 'i'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct vault_config cfg = {0};
 	struct vault_client *vc = NULL;
 	char detail[CEREMONY_DETAIL_MAX] = "";
-	int c, r;
+	unsigned calls = 0;
+	int c, r, tls_info = 0;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
@@ -289,6 +297,9 @@ main(int argc, char **argv)
 			break;
 		case 'a':
 			cfg.address = optarg;
+			break;
+		case 'i':
+			tls_info = 1;
 			break;
 		default:
 			return KQ_EXIT_USAGE;
@@ -305,9 +316,14 @@ main(int argc, char **argv)
 		if (r != KQ_OK)
 			snprintf(detail, sizeof(detail), "%s",
 			    vault_client_detail(vc));
+		if (tls_info) {
+			c = vault_client_tls_ctx(vc, &calls);
+			printf("tls_ctx_calls=%u\ntls_cleanse=%d\n", calls, c);
+		}
 	}
 	if (r != KQ_OK)
-		printf("err=%s\ndetail=%s\n", kq_errname(r), detail);
+		printf("err=%s\nmsg=%s\ndetail=%s\n", kq_errname(r),
+		    kq_strerror(r), detail);
 	vault_client_free(vc);
 	fflush(stdout);
 	return kq_exit_status(r);

@@ -13,6 +13,8 @@
 #                            --pinnedpubkey), so they work in --bad-cert modes too
 #   vsim_state [FIELD]       GET /_sim/state (JSON) or one field as text
 #                            (lists: one item a line)
+#   vsim_ccert               curl options for the client certificate of a
+#                            --client-cert=... server (used by the helpers)
 #   vsim_init N T [recovery] PUT /v1/sys/init; the answer goes to $VSIM_DIR/init.json
 #                            (0600) -- never to stdout
 #
@@ -55,16 +57,25 @@ vsim_stop() {
 	fi
 }
 
+# vsim_ccert: curl options presenting the server's good client certificate
+# (a --client-cert=... server; nothing otherwise)
+vsim_ccert() {
+	[ -n "${VSIM_CLIENT_CERT:-}" ] && printf '%s\n' --cert "$VSIM_CLIENT_CERT" --key "$VSIM_CLIENT_KEY"
+	return 0
+}
+
 vsim_ctl() {
 	local body=${2-}
 	[ -n "$body" ] || body='{}'
-	curl -sS --max-time 10 -k --pinnedpubkey "$VSIM_PIN" -X POST \
+	# shellcheck disable=SC2046
+	curl -sS --max-time 10 -k --pinnedpubkey "$VSIM_PIN" $(vsim_ccert) -X POST \
 		-H 'Content-Type: application/json' --data-binary "$body" \
 		"$VAULT_ADDR/_sim/$1"
 }
 
 vsim_state() {
-	curl -sS --max-time 10 --fail -k --pinnedpubkey "$VSIM_PIN" \
+	# shellcheck disable=SC2046
+	curl -sS --max-time 10 --fail -k --pinnedpubkey "$VSIM_PIN" $(vsim_ccert) \
 		"$VAULT_ADDR/_sim/state${1:+/$1}"
 }
 
@@ -77,7 +88,8 @@ vsim_init() {
 	fi
 	(
 		umask 077
-		curl -sS --max-time 10 --fail --cacert "$VAULT_CACERT" -X PUT \
+		# shellcheck disable=SC2046
+		curl -sS --max-time 10 --fail --cacert "$VAULT_CACERT" $(vsim_ccert) -X PUT \
 			--data-binary "$body" -o "$VSIM_DIR/init.json" "$VAULT_ADDR/v1/sys/init"
 	)
 }

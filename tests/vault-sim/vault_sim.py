@@ -17,6 +17,7 @@ a body, a header value, a key, a share, an OTP or a token.
 import argparse
 import base64
 import binascii
+import collections
 import hmac
 import itertools
 import json
@@ -648,8 +649,24 @@ class Handler(BaseHTTPRequestHandler):
         except (ssl.SSLError, OSError) as e:
             self.server.sim_log("- TLS handshake failed: %s" % type(e).__name__
                                 + (" " + e.reason if isinstance(e, ssl.SSLError) and e.reason else ""))
+            self._close_gently()
             raise
         super().setup()
+
+    def _close_gently(self):
+        # Under TLS 1.3 the client may already have sent its request when
+        # we refuse its certificate: closing with that data unread would
+        # send a TCP reset that can overtake our alert.  Send FIN, then
+        # drain what the client sends until it closes (at most 1 s).
+        sock = self.request
+        try:
+            sock.settimeout(1)
+            socket.socket.shutdown(sock, socket.SHUT_WR)
+            t_end = time.monotonic() + 1
+            while time.monotonic() < t_end and socket.socket.recv(sock, 4096):
+                pass
+        except OSError:
+            pass
 
     def handle(self):
         # With TLS 1.3 a client that rejects our certificate says so after
@@ -740,6 +757,7 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_sim/"):
                 self._control(path, raw)
             else:
+                self.server.note_request(self, path)
                 note = self._api(path, raw)
         finally:
             ms = int((time.monotonic() - t0) * 1000)
@@ -1133,6 +1151,9 @@ class SimServer(ThreadingHTTPServer):
         self.sim = sim
         self.logf = logf
         self.tls_ctx = tls_ctx
+        self.client_cert_mode = "off"
+        self.seen = collections.deque(maxlen=20)
+        self.seen_lock = threading.Lock()
         super().__init__(addr, Handler)
 
     def get_request(self):
@@ -1143,6 +1164,31 @@ class SimServer(ThreadingHTTPServer):
         # The handshake runs in the request thread (Handler.setup), so a
         # client that never completes it cannot stall the accept loop.
         return self.tls_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def note_request(self, h, path):
+        """Record what tests check of an API request: its X-Vault-Namespace
+        header and the client certificate the TLS layer verified (subject
+        CN), never a token or a body."""
+        cn = ""
+        cert = None
+        try:
+            cert = h.connection.getpeercert()
+        except (ValueError, ssl.SSLError):
+            cert = None
+        if cert:
+            for rdn in cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        cn = v
+        rec = {
+            "method": h.command,
+            "path": path,
+            "namespace": h.headers.get("X-Vault-Namespace"),
+            "client_cert": bool(cert),
+            "client_cn": cn,
+        }
+        with self.seen_lock:
+            self.seen.append(rec)
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -1159,6 +1205,9 @@ class SimServer(ThreadingHTTPServer):
 
     def state(self):
         s = self.sim
+        with self.seen_lock:
+            seen = [dict(r) for r in self.seen]
+        last = seen[-1] if seen else {}
         with s.lock:
             cfg = s.key_cfg() if s.initialized else None
             return {
@@ -1187,6 +1236,12 @@ class SimServer(ThreadingHTTPServer):
                 "unauthed_generate_root": s.unauthed_gr,
                 "authed_generate_root": s.authed_gr,
                 "rekey_disabled": s.rekey_disabled,
+                # the last API requests (not /_sim/), oldest first
+                "last_requests": seen,
+                "last_namespace": last.get("namespace") or "",
+                "last_client_cert": last.get("client_cert", False),
+                "last_client_cn": last.get("client_cn", ""),
+                "client_cert_mode": self.client_cert_mode,
             }
 
 
@@ -1322,6 +1377,10 @@ def main():
     ap.add_argument("--seal-type", default=None)
     ap.add_argument("--fault", action="append", default=[], help="JSON fault rule, as POST /_sim/fault")
     ap.add_argument("--bad-cert", default="", help="recorded only; start makes the certificate")
+    ap.add_argument("--client-ca", help="PEM CA that client certificates must chain to")
+    ap.add_argument("--client-cert", choices=("required", "optional"), default="required",
+                    help="with --client-ca: refuse clients without a certificate (required), "
+                    "or only verify one that is presented (optional)")
     ap.add_argument("--init", default="", help="SHARES/THRESHOLD: initialise at start, write DIR/init.json")
     o = ap.parse_args()
 
@@ -1346,8 +1405,13 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(o.cert, o.key)
+    if o.client_ca:
+        ctx.load_verify_locations(cafile=o.client_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED if o.client_cert == "required" else ssl.CERT_OPTIONAL
     logf = open(os.path.join(o.dir, "log"), "a", buffering=1)
     srv = SimServer(("127.0.0.1", o.port), sim, logf, ctx)
+    if o.client_ca:
+        srv.client_cert_mode = o.client_cert
     port = srv.server_address[1]
     tmp = os.path.join(o.dir, "port.tmp")
     with open(tmp, "w") as fh:
