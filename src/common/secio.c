@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -39,13 +40,22 @@ int
 kq_read_all_fd(int fd, size_t max, struct kq_sbuf **out)
 {
 	struct kq_sbuf *b;
+	struct stat st;
 	uint8_t *spare, probe;
-	size_t room, want = 4096;
+	size_t room, n, want = 4096, target = 0;
 	ssize_t got;
 	int r;
 
 	if ((b = kq_sbuf_new(max)) == NULL)
 		return KQ_ERR_NOMEM;
+	/*
+	 * A regular file says how big it is: one allocation of that size
+	 * (plus one byte to see EOF) instead of doubling, each step of which
+	 * costs a guarded allocation, a copy and a wipe.
+	 */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size < (uint64_t)max)
+		target = (size_t)st.st_size + 1;
 	for (;;) {
 		if (kq_sbuf_len(b) == max) {
 			/* At the limit: one more byte means too long. */
@@ -58,10 +68,14 @@ kq_read_all_fd(int fd, size_t max, struct kq_sbuf **out)
 			r = got < 0 ? KQ_ERR_IO : KQ_ERR_TOO_LONG;
 			goto fail;
 		}
-		/* Grow geometrically from 4 KiB: small secrets stay small. */
-		if (want > max - kq_sbuf_len(b))
-			want = max - kq_sbuf_len(b);
-		if ((r = kq_sbuf_spare(b, want, &spare, &room)) != KQ_OK)
+		/*
+		 * Room up to the file's size, else grow geometrically from
+		 * 4 KiB: small secrets stay small.
+		 */
+		n = target > kq_sbuf_len(b) ? target - kq_sbuf_len(b) : want;
+		if (n > max - kq_sbuf_len(b))
+			n = max - kq_sbuf_len(b);
+		if ((r = kq_sbuf_spare(b, n, &spare, &room)) != KQ_OK)
 			goto fail;
 		got = read(
 		    fd, spare, room > KQ_READ_CHUNK ? KQ_READ_CHUNK : room);
