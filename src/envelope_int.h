@@ -58,6 +58,7 @@ struct env_args {
 	struct ceremony_pin_source pins[CUSTODY_MAX_HOLDERS];
 	size_t n_pins;
 	int json, allow_final_try, store, have_type;
+	const char *pinentry; /* --pinentry[=PROGRAM]: NULL, "" or a program */
 	long wait_s;
 	const char *in, *label, *out, *envelope, *id, *format;
 	enum envelope_content type;

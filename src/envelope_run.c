@@ -46,10 +46,11 @@ const char env_help[] =
     "       without a PIN; the envelopes themselves are private objects.\n"
     "seal-envelope / open-envelope collect a quorum of the hsm-pin set's\n"
     "       holders (as every ceremony: --holders, --pin-source, --module,\n"
-    "       --json, --transcript, --allow-final-try, --wait), rebuild the\n"
-    "       HSM's PIN in locked memory, and have the HSM encrypt or decrypt\n"
-    "       the data key.  --hsm-module PATH names the HSM's PKCS#11\n"
-    "       module when the set's URI does not.  A rollback plan opens as a\n"
+    "       --json, --transcript, --allow-final-try, --pinentry[=PROGRAM],\n"
+    "       --wait), rebuild the HSM's PIN in locked memory, and have the\n"
+    "       HSM encrypt or decrypt the data key.  --hsm-module PATH names\n"
+    "       the HSM's PKCS#11 module when the set's URI does not.  A rollback\n"
+    "       plan opens as a\n"
     "       checklist (--format json for machines); other content needs\n"
     "       --out FILE (new, 0600, appears only complete) or --out - (standard\n"
     "       output, after a first pass has verified every chunk).\n";
@@ -325,6 +326,7 @@ prep_opts(struct envelope_prep *p, const struct env_args *a, const char *op,
 	p->o.pins = a->pins;
 	p->o.n_pins = a->n_pins;
 	p->o.allow_final_try = a->allow_final_try;
+	p->o.pinentry = a->pinentry;
 	p->o.wait_s = a->wait_s;
 	p->o.stop = &env_stop;
 	p->o.on_event = ui_event;
@@ -469,6 +471,7 @@ parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 	    {"holders", required_argument, NULL, 'H'},
 	    {"pin-source", required_argument, NULL, 'p'},
 	    {"allow-final-try", no_argument, NULL, 'F'},
+	    {"pinentry", optional_argument, NULL, 'E'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"transcript", required_argument, NULL, 't'},
 	    {"module", required_argument, NULL, 'm'},
@@ -515,6 +518,9 @@ parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 			break;
 		case 'F':
 			a->allow_final_try = 1;
+			break;
+		case 'E':
+			a->pinentry = optarg != NULL ? optarg : "";
 			break;
 		case 'j':
 			a->json = 1;

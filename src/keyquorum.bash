@@ -27,7 +27,7 @@ _keyquorum_opts() {
 		--ca-path --client-cert --client-key --token-file --namespace
 		--timeout --pinentry --help'
 	# seal-envelope / open-envelope: the ceremony options they take.
-	local env='--custody --holders --pin-source --allow-final-try --json
+	local env='--custody --holders --pin-source --allow-final-try --pinentry --json
 		--transcript --module --hsm-module --wait --help'
 	case "$1 $2" in
 	'split '*) echo -t --threshold -n --shares --in --out --secret-file --help ;;
