@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ceremony/ceremony.h"
 #include "common/err.h"
 
 void
@@ -56,6 +57,23 @@ cli_usage_error(const char *verb, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'keyquorum %s --help'.\n", verb);
 	return KQ_EXIT_USAGE;
+}
+
+int
+cli_pin_source_add(
+    char *arg, struct ceremony_pin_source *pins, size_t *n, size_t max)
+{
+	char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg || *n >= max)
+		return -1;
+	if (strncmp(eq + 1, "file:", 5) != 0 && strncmp(eq + 1, "fd:", 3) != 0)
+		return -1;
+	*eq = '\0';
+	pins[*n].holder = arg;
+	pins[*n].source = eq + 1;
+	(*n)++;
+	return 0;
 }
 
 int

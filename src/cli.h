@@ -43,6 +43,16 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 /* Parse a decimal integer in [min, max]; 0 on success, -1 otherwise. */
 int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+struct ceremony_pin_source;
+
+/*
+ * Parse one --pin-source NAME=file:PATH|NAME=fd:N (arg is split in place)
+ * and append it to pins (*n of at most max).  0, or -1 when malformed or
+ * full; the caller prints the usage error.
+ */
+int cli_pin_source_add(
+    char *arg, struct ceremony_pin_source *pins, size_t *n, size_t max);
+
 /* Write a help text (static, no secrets) to stdout; returns 0. */
 int cli_help(const char *text);
 

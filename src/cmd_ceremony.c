@@ -140,22 +140,6 @@ split_holders(struct cer_args *a, const char *s)
 }
 
 static int
-add_pin(struct cer_args *a, char *s)
-{
-	char *eq = strchr(s, '=');
-
-	if (eq == NULL || eq == s || a->n_pins == CUSTODY_MAX_HOLDERS)
-		return -1;
-	if (strncmp(eq + 1, "file:", 5) != 0 && strncmp(eq + 1, "fd:", 3) != 0)
-		return -1;
-	*eq = '\0';
-	a->pins[a->n_pins].holder = s;
-	a->pins[a->n_pins].source = eq + 1;
-	a->n_pins++;
-	return 0;
-}
-
-static int
 parse_args(int argc, char **argv, struct cer_args *a)
 {
 	static const struct option opts[] = {
@@ -212,7 +196,8 @@ parse_args(int argc, char **argv, struct cer_args *a)
 			a->holder_one = optarg;
 			break;
 		case 'p':
-			if (add_pin(a, optarg) != 0)
+			if (cli_pin_source_add(optarg, a->pins, &a->n_pins,
+			        CUSTODY_MAX_HOLDERS) != 0)
 				return cli_usage_error(verb,
 				    "--pin-source wants NAME=file:PATH or "
 				    "NAME=fd:N");

@@ -317,7 +317,7 @@ custody_enroll(int argc, char **argv)
 	unsigned fdn = 0;
 	int have_fd = 0, force = 0, json = 0, aft = 0, ch, r, ret;
 	const char *module = NULL;
-	char detail[CEREMONY_DETAIL_MAX * 2], prompt[160], *eq, trp[4096];
+	char detail[CEREMONY_DETAIL_MAX * 2], prompt[160], trp[4096];
 	struct transcript *tr = NULL;
 
 	optind = 1;
@@ -333,15 +333,11 @@ custody_enroll(int argc, char **argv)
 			have_fd = 1;
 			break;
 		case 'p':
-			eq = strchr(optarg, '=');
-			if (eq == NULL || eq == optarg ||
-			    n_pins == CUSTODY_MAX_HOLDERS)
+			if (cli_pin_source_add(optarg, pins, &n_pins,
+			        CUSTODY_MAX_HOLDERS) != 0)
 				return cli_usage_error(verb,
 				    "--pin-source wants NAME=file:PATH or "
 				    "NAME=fd:N");
-			*eq = '\0';
-			pins[n_pins].holder = optarg;
-			pins[n_pins++].source = eq + 1;
 			break;
 		case 'm':
 			module = optarg;

@@ -489,7 +489,6 @@ parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned v;
-	char *eq;
 	int ch;
 
 	optind = 1;
@@ -504,17 +503,11 @@ parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 				    verb, "--holders wants NAME,NAME,...");
 			break;
 		case 'p':
-			eq = strchr(optarg, '=');
-			if (eq == NULL || eq == optarg ||
-			    a->n_pins == CUSTODY_MAX_HOLDERS ||
-			    (strncmp(eq + 1, "file:", 5) != 0 &&
-			        strncmp(eq + 1, "fd:", 3) != 0))
+			if (cli_pin_source_add(optarg, a->pins, &a->n_pins,
+			        CUSTODY_MAX_HOLDERS) != 0)
 				return cli_usage_error(verb,
 				    "--pin-source wants NAME=file:PATH or "
 				    "NAME=fd:N");
-			*eq = '\0';
-			a->pins[a->n_pins].holder = optarg;
-			a->pins[a->n_pins++].source = eq + 1;
 			break;
 		case 'F':
 			a->allow_final_try = 1;

@@ -53,4 +53,11 @@ t_run "the imported keys unseal that Vault" \
 t_expect 1 "carol (not enrolled) fails the drill (exit 1: no share, not a corrupt one)" \
 	"$KQ" ceremony drill --custody "$C" --holders carol "${P[@]}"
 t_grep "... and is named" 'carol \(the holder has no share enrolled\)' "$T/err"
+# --pin-source is parsed by one function for every verb: enroll too refuses
+# a bare path (it once took anything after NAME=), before touching a token.
+for v in "custody enroll $C --holder bob" "ceremony drill --custody $C" "ceremony seal-envelope --custody $C"; do
+	t_expect 2 "$v: --pin-source NAME=PATH (no file: or fd:) is refused" \
+		$KQ $v --pin-source "bob=$T/pin"
+	t_grep "... naming the forms it takes" "NAME=file:PATH or NAME=fd:N" "$T/err"
+done
 t_done
