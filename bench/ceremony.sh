@@ -445,6 +445,8 @@ fi
 # that is not is brought up and taken down again at the end.
 unset SOFTHSM2_CONF
 rig=0
+. "$TOP/tests/rig/lock.sh"
+rig_lock
 if [ -f "$TOP/tests/rig/state/ready" ] && [ -f "$TOP/tests/rig/state/env" ]; then
 	rig=1
 elif B=$B "$TOP/tests/rig/up" >"$W/rig.out" 2>&1; then
