@@ -417,7 +417,8 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 	char who[160];
 	uint8_t ctx[CEREMONY_CTX_MAX];
 	size_t ctx_len;
-	const char *src;
+	struct hsm_token_id tid;
+	const char *src, *how;
 	int r;
 
 	if (h->enrolled == 0 || h->sealed == NULL) {
@@ -445,11 +446,16 @@ eng_holder_share(struct eng *e, const struct custody_holder *h,
 		goto out;
 	}
 	src = pin_source_for(o, h->name);
+	/* Where the PIN will come from, in the order hsm_session_login takes. */
+	if (src != NULL)
+		how = strncmp(src, "fd:", 3) == 0 ? "fd" : "file";
+	else if (hsm_session_token_id(t->s, &tid) == KQ_OK &&
+	    (tid.flags & HSM_TF_PROTECTED_AUTH_PATH))
+		how = "PIN pad";
+	else
+		how = o->pinentry != NULL ? "pinentry" : "terminal";
 	eng_emit(e, CEREMONY_EV_PIN_NEEDED, h->name, t->label, h->fingerprint,
-	    0, "%s",
-	    src != NULL ? (strncmp(src, "fd:", 3) == 0 ? "fd" : "file")
-	        : o->pinentry != NULL ? "pinentry"
-	                              : "terminal or PIN pad");
+	    0, "%s", how);
 	if (eng_stopped(e)) {
 		r = KQ_ERR_INTERRUPTED;
 		goto out;

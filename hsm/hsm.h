@@ -189,6 +189,14 @@ struct hsm_login_opts {
 	const char *pinentry;
 	/* Whose PIN, shown by pinentry ("holder alice"); NULL: not shown. */
 	const char *who;
+	/*
+	 * Called just before a login through the reader's PIN pad (the token
+	 * has CKF_PROTECTED_AUTHENTICATION_PATH and no PIN came from a
+	 * source), with the token's label: the caller tells the holder to
+	 * type on the pad.  NULL: nothing is said.
+	 */
+	void (*on_pinpad)(const void *arg, const char *token_label);
+	const void *on_pinpad_arg;
 };
 
 /*

@@ -313,6 +313,8 @@ hsm_session_login(struct hsm_session *s, const struct hsm_uri *uri,
 			goto out;
 	}
 	/* pin == NULL: the reader's PIN pad asks (protected path). */
+	if (pin == NULL && o->on_pinpad != NULL)
+		o->on_pinpad(o->on_pinpad_arg, s->label);
 	r = login_with(s, &pin, &now);
 out:
 	kq_sbuf_free(pin);

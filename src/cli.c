@@ -26,6 +26,14 @@ cli_errx(const char *verb, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void
+cli_pinpad_notice(const void *verb, const char *token_label)
+{
+	cli_errx((const char *)verb,
+	    "enter the PIN of token \"%s\" on the reader's PIN pad",
+	    token_label);
+}
+
 int
 cli_fail(const char *verb, int code, const char *what)
 {

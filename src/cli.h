@@ -11,7 +11,31 @@
 /* Every verb: argv[0] is the verb's name, options follow. */
 #define KQ_VERB(name, fn, summary) int fn(int argc, char **argv);
 #include "verbs.def"
+#undef KQ_VERB_OFFLINE
 #undef KQ_VERB
+
+/* ---- the mains (src/cli_main.c; src/main.c and src/front.c) ---- */
+
+/* A row of src/verbs.def; fn is NULL where the front execs the full binary. */
+struct cli_verb {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+};
+
+/*
+ * The verb that `keyquorum ARGV...` names (argv[1], or argv[2] after
+ * "help"), or NULL when argv names none.
+ */
+const struct cli_verb *cli_verb_of(
+    int argc, char **argv, const struct cli_verb *verbs, size_t n);
+
+/*
+ * main() after the process is set up: the usage, --help, help VERB,
+ * --version, or the verb (then kq_scrub_stack()).  Returns the exit
+ * status.  An unknown verb, or one whose fn is NULL, is a usage error.
+ */
+int cli_dispatch(int argc, char **argv, const struct cli_verb *verbs, size_t n);
 
 /* The CLI's upper bound on a secret read from stdin or a file. */
 #define CLI_SECRET_MAX ((size_t)1 << 31)
@@ -28,6 +52,12 @@ void cli_errx(const char *verb, const char *fmt, ...)
  * share, field or file concerned.
  */
 int cli_fail(const char *verb, int code, const char *what);
+
+/*
+ * For struct hsm_login_opts.on_pinpad, with the verb as arg: tells the
+ * holder on stderr to type the PIN of the token on the reader's PIN pad.
+ */
+void cli_pinpad_notice(const void *verb, const char *token_label);
 
 /*
  * Print "keyquorum: VERB: <kq_strerror(code)>[: detail]" and return the exit

@@ -126,6 +126,8 @@ cmd_decrypt(int argc, char **argv)
 			    want, hsm_session_token_label(s), have);
 		goto fail;
 	}
+	lo.on_pinpad = cli_pinpad_notice;
+	lo.on_pinpad_arg = verb;
 	if ((r = hsm_session_login(s, u, &lo)) != KQ_OK) {
 		snprintf(why, sizeof(why), "%s", hsm_ctx_detail(c));
 		goto fail;

@@ -89,6 +89,8 @@ token_keygen(int argc, char **argv)
 	if ((r = hsm_open(module, tok, 1, &u, &c, &s, why, sizeof(why))) !=
 	    KQ_OK)
 		goto fail;
+	lo.on_pinpad = cli_pinpad_notice;
+	lo.on_pinpad_arg = verb;
 	if ((r = hsm_session_login(s, u, &lo)) != KQ_OK ||
 	    (r = hsm_keygen(s, type, label, &k, id)) != KQ_OK ||
 	    (r = hsm_key_uri(s, label, id, sizeof(id), &uri)) != KQ_OK) {

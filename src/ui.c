@@ -271,10 +271,17 @@ ui_event(void *arg, const struct ceremony_event *ev)
 			printf(">> %s%s%s: PIN for token \"%s\" from the "
 			       "pin source (%s)\n",
 			    b, ev->holder, n, tok, m);
+		else if (strcmp(m, "PIN pad") == 0)
+			printf(">> %s%s%s: enter the PIN for token \"%s\" on "
+			       "the reader's PIN pad\n",
+			    b, ev->holder, n, tok);
+		else if (strcmp(m, "pinentry") == 0)
+			printf(">> %s%s%s: type the PIN for token \"%s\" in "
+			       "the pinentry window\n",
+			    b, ev->holder, n, tok);
 		else
 			printf(">> %s%s%s: type the PIN for token \"%s\" at "
-			       "the prompt (it is not shown), or on the "
-			       "reader's PIN pad\n",
+			       "the prompt (it is not shown)\n",
 			    b, ev->holder, n, tok);
 		break;
 	case CEREMONY_EV_SHARE_ACCEPTED:

@@ -32,7 +32,25 @@
  *                                    (C_Initialize, C_Finalize, C_GetInfo)
  *                                    still work
  *   KQ_FAULT_LOG     append one line per call to this file:
- *                      SEQ FUNC NTH RESULT [injected|gone|signalled]
+ *                      SEQ FUNC NTH RESULT [TAG]
+ *                    TAG: injected, gone, signalled, or for C_Login in
+ *                    PIN-pad mode pinpad (no PIN from the host: the pad's
+ *                    PIN was used) or host-pin (the host sent a PIN)
+ *
+ * Reader simulation (keys pinpad and token_flags in the file):
+ *
+ *   KQ_FAULT_PINPAD  the token sits in a reader with a PIN pad: every
+ *                    C_GetTokenInfo reports CKF_PROTECTED_AUTHENTICATION_PATH,
+ *                    and a user C_Login without a PIN (the protected path)
+ *                    is forwarded with the PIN "typed on the pad": the
+ *                    first line of this file, read at that moment (a test
+ *                    changes it between calls).  A missing file is the
+ *                    holder cancelling on the pad: CKR_FUNCTION_CANCELED.
+ *   KQ_FAULT_TOKEN_FLAGS  names OR'ed into every C_GetTokenInfo's flags,
+ *                    separated by |: CKF_USER_PIN_COUNT_LOW,
+ *                    CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED (a token
+ *                    whose PIN tries are running out, without spending
+ *                    any)
  *
  * A faulted call does not reach the real module (except the clean-ups
  * above in the gone state).  The shim is linked with -z nodelete so that
@@ -375,6 +393,12 @@ static int kqf_log_fd = -1;
 static unsigned long kqf_total;
 static unsigned long kqf_counts[F_COUNT];
 static int kqf_gone;
+/* Reader simulation: the pad's PIN file, extra token flags. */
+static char *kqf_pad_file;
+static CK_FLAGS kqf_extra_flags;
+static CK_FUNCTION_LIST kqf_fwd_list; /* kqf_real, pad functions over it */
+static CK_FUNCTION_LIST *kqf_fwd; /* where wrappers forward */
+static __thread const char *kqf_note; /* a tag the forwarded call set */
 
 static const char *
 ckr_name(CK_RV rv, char *buf, size_t len)
@@ -497,7 +521,8 @@ rules_parse(const char *spec)
 
 /* Read KQ_FAULT_CONFIG's "key = value" lines into the three settings. */
 static int
-config_read(const char *path, char **module, char **fault, char **log)
+config_read(const char *path, char **module, char **fault, char **log,
+    char **pad, char **flags)
 {
 	FILE *fp;
 	char line[1024];
@@ -527,6 +552,10 @@ config_read(const char *path, char **module, char **fault, char **log)
 			slot = fault;
 		else if (strcmp(k, "log") == 0)
 			slot = log;
+		else if (strcmp(k, "pinpad") == 0)
+			slot = pad;
+		else if (strcmp(k, "token_flags") == 0)
+			slot = flags;
 		else
 			r = -1;
 		if (slot != NULL) {
@@ -538,7 +567,9 @@ config_read(const char *path, char **module, char **fault, char **log)
 	fclose(fp);
 	if (r != 0)
 		snprintf(kqf_error, sizeof(kqf_error),
-		    "%.200s: lines are module|fault|log = VALUE", path);
+		    "%.200s: lines are "
+		    "module|fault|log|pinpad|token_flags = VALUE",
+		    path);
 	return r;
 }
 
@@ -553,21 +584,110 @@ setting(char **slot, const char *env)
 	}
 }
 
+/* token_flags: NAME|NAME... into kqf_extra_flags; -1 on error. */
+static int
+flags_parse(const char *spec)
+{
+	static const struct {
+		const char *name;
+		CK_FLAGS f;
+	} names[] = {
+	    {"CKF_USER_PIN_COUNT_LOW", CKF_USER_PIN_COUNT_LOW},
+	    {"CKF_USER_PIN_FINAL_TRY", CKF_USER_PIN_FINAL_TRY},
+	    {"CKF_USER_PIN_LOCKED", CKF_USER_PIN_LOCKED},
+	};
+	char *copy, *one, *save = NULL;
+	size_t i;
+	int r = 0;
+
+	if ((copy = strdup(spec)) == NULL)
+		return -1;
+	for (one = strtok_r(copy, "|", &save); one != NULL && r == 0;
+	     one = strtok_r(NULL, "|", &save)) {
+		char *t = one;
+
+		trim(&t);
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(t, names[i].name) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			snprintf(kqf_error, sizeof(kqf_error),
+			    "bad token flag \"%.100s\"", t);
+			r = -1;
+		} else
+			kqf_extra_flags |= names[i].f;
+	}
+	free(copy);
+	return r;
+}
+
+static CK_RV
+pad_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR ti)
+{
+	CK_RV rv = kqf_real->C_GetTokenInfo(slot, ti);
+
+	if (rv == CKR_OK && ti != NULL) {
+		if (kqf_pad_file != NULL)
+			ti->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+		ti->flags |= kqf_extra_flags;
+	}
+	return rv;
+}
+
+/*
+ * The protected path: the PIN comes from the pad (the file), never from
+ * the host.  It is held on the stack only for the forwarded call and
+ * wiped.  A PIN the host sends is forwarded as it is (readers with a pad
+ * still accept one) and tagged so that a test can tell.
+ */
+static CK_RV
+pad_Login(
+    CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+	unsigned char typed[256];
+	ssize_t n;
+	CK_RV rv;
+	int fd;
+
+	if (kqf_pad_file == NULL)
+		return kqf_real->C_Login(h, user, pin, len);
+	if (pin != NULL) {
+		kqf_note = "host-pin";
+		return kqf_real->C_Login(h, user, pin, len);
+	}
+	kqf_note = "pinpad";
+	if ((fd = open(kqf_pad_file, O_RDONLY | O_CLOEXEC)) < 0)
+		return CKR_FUNCTION_CANCELED;
+	n = read(fd, typed, sizeof(typed));
+	close(fd);
+	if (n < 0)
+		n = 0;
+	while (n > 0 && (typed[n - 1] == '\n' || typed[n - 1] == '\r'))
+		n--;
+	rv = kqf_real->C_Login(h, user, typed, (CK_ULONG)n);
+	explicit_bzero(typed, sizeof(typed));
+	return rv;
+}
+
 static void
 kqf_init(void)
 {
-	char *module = NULL, *fault = NULL, *log = NULL;
+	char *module = NULL, *fault = NULL, *log = NULL, *flags = NULL;
 	const char *cfg = getenv("KQ_FAULT_CONFIG");
 	CK_C_GetFunctionList gfl;
 	void *dl;
 
 	if (cfg != NULL && *cfg != '\0' &&
-	    config_read(cfg, &module, &fault, &log) != 0)
+	    config_read(cfg, &module, &fault, &log, &kqf_pad_file, &flags) != 0)
 		goto out;
 	setting(&module, "KQ_FAULT_MODULE");
 	setting(&fault, "KQ_FAULT");
 	setting(&log, "KQ_FAULT_LOG");
+	setting(&kqf_pad_file, "KQ_FAULT_PINPAD");
+	setting(&flags, "KQ_FAULT_TOKEN_FLAGS");
 	if (fault != NULL && rules_parse(fault) != 0)
+		goto out;
+	if (flags != NULL && flags_parse(flags) != 0)
 		goto out;
 	if (log != NULL &&
 	    (kqf_log_fd = open(
@@ -593,10 +713,15 @@ kqf_init(void)
 		    "%.200s: no usable C_GetFunctionList", module);
 		goto out;
 	}
+	kqf_fwd_list = *kqf_real;
+	kqf_fwd_list.C_GetTokenInfo = pad_GetTokenInfo;
+	kqf_fwd_list.C_Login = pad_Login;
+	kqf_fwd = &kqf_fwd_list;
 out:
 	free(module);
 	free(fault);
 	free(log);
+	free(flags);
 }
 
 /* Count the call and decide its fate. */
@@ -661,13 +786,17 @@ static void
 call_end(const struct kqf_call *c)
 {
 	char line[160], buf[32];
+	const char *tag = c->tag;
 	int n;
 
+	if (c->tag == NULL && kqf_note != NULL)
+		tag = kqf_note;
+	kqf_note = NULL;
 	if (kqf_log_fd < 0)
 		return;
 	n = snprintf(line, sizeof(line), "%lu %s %lu %s%s%s\n", c->seq,
 	    kqf_names[c->fn], c->nth, ckr_name(c->rv, buf, sizeof(buf)),
-	    c->tag != NULL ? " " : "", c->tag != NULL ? c->tag : "");
+	    tag != NULL ? " " : "", tag != NULL ? tag : "");
 	if (n > 0 && (size_t)n < sizeof(line))
 		(void)!write(kqf_log_fd, line, (size_t)n);
 }
@@ -680,8 +809,8 @@ call_end(const struct kqf_call *c)
 		CK_RV kqf_r;                                                   \
                                                                                \
 		if (kqf_a != KQF_FAIL) {                                       \
-			kqf_r = kqf_real->name != NULL                         \
-			    ? kqf_real->name args                              \
+			kqf_r = kqf_fwd->name != NULL                          \
+			    ? kqf_fwd->name args                               \
 			    : CKR_FUNCTION_NOT_SUPPORTED;                      \
 			if (kqf_a == KQF_FORWARD)                              \
 				kqf_c.rv = kqf_r;                              \
