@@ -144,6 +144,45 @@ card "$KQ" decrypt --module "$KQ_OPENSC_MODULE" --with "$CU?pin-source=$KQ_CARD_
 rc=$?
 [ $rc -ge 124 ] && card_hung "card: wrong context"
 [ $rc = 6 ] && t_ok "card: wrong context" || t_fail "card: wrong context" "exit $rc, wanted 6: $(cat "$T/err")"
+# Wrong PINs on the card (the rig's card keeps a 3-try counter, as a real
+# CAC does: tests/rig/README.md): exit 3 with the tries said, not locked;
+# at one try left keyquorum refuses to spend it; the right PIN, the final
+# try allowed, works and restores the count.  Whatever happens, the script
+# ends with a right PIN so that the card is never left short of tries.
+printf '00000000\n' >"$T/cbad"
+chmod 600 "$T/cbad"
+t_on_exit "timeout 30 '$KQ' decrypt --module '$KQ_OPENSC_MODULE' --allow-final-try --with '$CU?pin-source=$KQ_CARD_PIN_FILE' --context card <'$T/cblob' >/dev/null 2>&1"
+card_bad() { card "$KQ" decrypt --module "$KQ_OPENSC_MODULE" "$@" --with "$CU?pin-source=$T/cbad" --context card <"$T/cblob" >"$T/cout" 2>"$T/err"; }
+card_bad
+rc=$?
+[ $rc -ge 124 ] && card_hung "card: a wrong PIN is exit 3"
+if [ $rc = 3 ] && grep -Eq 'kq-card|token' "$T/err" && grep -q 'not locked' "$T/err" && [ ! -s "$T/cout" ]; then
+	t_ok "card: a wrong PIN is exit 3, the token named, not locked"
+else
+	t_fail "card: a wrong PIN is exit 3, the token named, not locked" "exit $rc: $(cat "$T/err")"
+fi
+card_bad
+rc=$?
+[ $rc -ge 124 ] && card_hung "card: a second wrong PIN"
+[ $rc = 3 ] && grep -q 'only one try is left' "$T/err" && t_ok "card: a second wrong PIN says one try is left" ||
+	t_fail "card: a second wrong PIN says one try is left" "exit $rc: $(cat "$T/err")"
+card_bad
+rc=$?
+[ $rc -ge 124 ] && card_hung "card: the final try is refused"
+[ $rc = 3 ] && grep -q 'one PIN try left' "$T/err" && t_ok "card: the final try is not spent without --allow-final-try" ||
+	t_fail "card: the final try is not spent without --allow-final-try" "exit $rc: $(cat "$T/err")"
+grep -q 'wrong PIN: 0 tries' "$KQ_CARD_BRIDGE_LOG" && t_fail "card: the refused final try never reached the card" "$(grep 'wrong PIN' "$KQ_CARD_BRIDGE_LOG" | tail -3)" ||
+	t_ok "card: the refused final try never reached the card"
+card "$KQ" decrypt --module "$KQ_OPENSC_MODULE" --allow-final-try --with "$CU?pin-source=$KQ_CARD_PIN_FILE" --context card <"$T/cblob" >"$T/cplain" 2>"$T/err"
+rc=$?
+[ $rc -ge 124 ] && card_hung "card: the right PIN on the final try"
+[ $rc = 0 ] && cmp -s "$T/payload" "$T/cplain" && t_ok "card: the right PIN on the final try (allowed) decrypts" ||
+	t_fail "card: the right PIN on the final try (allowed) decrypts" "exit $rc: $(cat "$T/err")"
+card "$KQ" tokens --module "$KQ_OPENSC_MODULE" >"$T/ctok" 2>&1
+awk -v t="$KQ_CARD_TOKEN" '$1 == "token:" { s = ($2 == t) } s && $1 == "PIN:" { print; exit }' "$T/ctok" >"$T/cpin"
+grep -q 'PIN: ok' "$T/cpin" && t_ok "card: ... and the count is back (tokens says PIN ok)" ||
+	t_fail "card: ... and the count is back (tokens says PIN ok)" "$(cat "$T/cpin" "$T/ctok" | head -20)"
+
 # Card pulled before the decrypt: a token error (4), then back in: works.
 card_dec() { card "$KQ" decrypt --module "$KQ_OPENSC_MODULE" --with "$CU?pin-source=$KQ_CARD_PIN_FILE" --context card <"$T/cblob" >/dev/null 2>"$T/err"; }
 $KQ_CARD_REMOVE

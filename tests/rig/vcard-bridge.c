@@ -21,6 +21,19 @@
  * and SIGINT end the program cleanly.  Signals are read from a signalfd
  * in the main loop; no work happens in a handler.
  *
+ * The PIN retry counter.  libcacard keeps none: NSS checks the PIN, a
+ * wrong one is answered 6985 (conditions of use not satisfied), which no
+ * real CAC or PIV card sends (OpenSC then reports CKR_GENERAL_ERROR), and
+ * a VERIFY without data (how a host asks for the tries left) is answered
+ * 6A88.  The bridge holds the counter a real card holds, as ISO 7816-4
+ * says: BRIDGE_PIN_TRIES tries; a VERIFY with data that libcacard refuses
+ * costs one and is answered 63Cx (x tries left), or 6983 when that was the
+ * last (the PIN is then blocked: every later VERIFY is 6983 without
+ * reaching libcacard, for the life of the bridge); a right PIN is 9000 and
+ * restores the count; a VERIFY without data is 9000 when the PIN was
+ * verified since the card was last powered, else 63Cx, or 6983.  The PIN
+ * check itself stays libcacard's.
+ *
  * This is a test tool, not part of keyquorum: it handles no secret of its
  * own (the card's PIN passes through inside APDUs, as on a real reader).
  */
@@ -47,6 +60,8 @@
 #define BRIDGE_MAX_MSG 65535
 #define BRIDGE_RETRY_MS 100
 #define BRIDGE_CAC_SIGN_DECRYPT 0x42 /* INS of the CAC private-key command */
+#define BRIDGE_INS_VERIFY 0x20
+#define BRIDGE_PIN_TRIES 3
 
 struct bridge {
 	const char *db;
@@ -58,6 +73,8 @@ struct bridge {
 	int sock; /* -1 while disconnected */
 	int inserted;
 	int pull_armed; /* pull the card at the next SIGN/DECRYPT APDU */
+	int pin_tries; /* left; 0: blocked */
+	int pin_verified; /* since the card was last powered */
 	VReader *reader;
 	unsigned char atr[64];
 	int atr_len;
@@ -204,6 +221,7 @@ bridge_power_on(struct bridge *b)
 {
 	int len = (int)sizeof(b->atr);
 
+	b->pin_verified = 0;
 	if (vreader_power_on(b->reader, b->atr, &len) == VREADER_OK)
 		b->atr_len = len;
 	else
@@ -218,7 +236,70 @@ bridge_pull(struct bridge *b, const char *why)
 		vcard_emul_force_card_remove(b->reader);
 		b->inserted = 0;
 	}
+	b->pin_verified = 0;
 	bridge_disconnect(b, why);
+}
+
+/* A 2-byte status word into out. */
+static int
+bridge_sw(unsigned char *out, unsigned sw)
+{
+	out[0] = (unsigned char)(sw >> 8);
+	out[1] = (unsigned char)sw;
+	return 2;
+}
+
+/* The status word for "tries left", or blocked. */
+static unsigned
+bridge_tries_sw(const struct bridge *b)
+{
+	return b->pin_tries == 0 ? 0x6983u : 0x63c0u | (unsigned)b->pin_tries;
+}
+
+/*
+ * A VERIFY (the PIN retry counter: see the top of the file).  in/n is the
+ * command; the answer goes to out/outlen.  Returns 1 when it answered
+ * without libcacard, 0 when libcacard must be asked (then
+ * bridge_verify_after adjusts its answer).
+ */
+static int
+bridge_verify_before(
+    struct bridge *b, size_t n, unsigned char *out, int *outlen)
+{
+	int with_data = n > 5;
+
+	if (b->pin_tries == 0) {
+		*outlen = bridge_sw(out, 0x6983);
+		return 1;
+	}
+	if (!with_data) {
+		*outlen = bridge_sw(
+		    out, b->pin_verified ? 0x9000 : bridge_tries_sw(b));
+		return 1;
+	}
+	return 0;
+}
+
+static void
+bridge_verify_after(struct bridge *b, unsigned char *out, int *outlen)
+{
+	unsigned sw;
+
+	if (*outlen < 2)
+		return;
+	sw = ((unsigned)out[*outlen - 2] << 8) | out[*outlen - 1];
+	if (sw == 0x9000) {
+		b->pin_tries = BRIDGE_PIN_TRIES;
+		b->pin_verified = 1;
+		return;
+	}
+	if (sw == 0x6985 || sw == 0x6982 || (sw & 0xfff0) == 0x63c0) {
+		b->pin_tries--;
+		b->pin_verified = 0;
+		*outlen = bridge_sw(out, bridge_tries_sw(b));
+		bridge_log(b, "wrong PIN: %d tries left%s", b->pin_tries,
+		    b->pin_tries == 0 ? ", PIN blocked" : "");
+	}
 }
 
 /*
@@ -231,7 +312,7 @@ bridge_handle(struct bridge *b)
 	static unsigned char in[BRIDGE_MAX_MSG], out[BRIDGE_MAX_MSG];
 	unsigned char hdr[2];
 	size_t n;
-	int outlen, one = 1;
+	int outlen, one = 1, verify;
 
 	/*
 	 * vpcd writes the length and the payload separately with Nagle on:
@@ -249,6 +330,7 @@ bridge_handle(struct bridge *b)
 		switch (in[0]) {
 		case 0x00:
 			vreader_power_off(b->reader);
+			b->pin_verified = 0;
 			return 0;
 		case 0x01:
 		case 0x02:
@@ -266,15 +348,17 @@ bridge_handle(struct bridge *b)
 		bridge_pull(b, "card pulled during a private-key operation");
 		return 1;
 	}
+	verify = n >= 4 && in[1] == BRIDGE_INS_VERIFY && in[2] == 0x00;
+	b->apdus++;
+	if (verify && bridge_verify_before(b, n, out, &outlen))
+		return bridge_send(b, out, (size_t)outlen);
 	outlen = (int)sizeof(out);
 	if (vreader_xfr_bytes(b->reader, in, (int)n, out, &outlen) !=
 	    VREADER_OK) {
 		/* No card in the emulator: "no precise diagnosis". */
-		out[0] = 0x6f;
-		out[1] = 0x00;
-		outlen = 2;
-	}
-	b->apdus++;
+		outlen = bridge_sw(out, 0x6f00);
+	} else if (verify)
+		bridge_verify_after(b, out, &outlen);
 	return bridge_send(b, out, (size_t)outlen);
 }
 
@@ -468,6 +552,7 @@ main(int argc, char **argv)
 	b.sigfd = -1;
 	b.logfd = STDERR_FILENO;
 	b.inserted = 1;
+	b.pin_tries = BRIDGE_PIN_TRIES;
 	while ((c = getopt(argc, argv, "d:H:p:r:l:h")) != -1) {
 		switch (c) {
 		case 'd':
