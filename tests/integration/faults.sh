@@ -35,30 +35,16 @@
 # writes the outcomes measured here.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/vault-sim/lib.sh"
+. "$TOP/tests/softhsm.sh"
 
-SM=/usr/lib/softhsm/libsofthsm2.so
-SHIM=$TOP/$B/tests/fault/libkqfault.so
-if [ ! -f "$SHIM" ]; then
-	t_fail "fault shim built" "$SHIM missing: make B=$B tests"
-	t_done
-fi
-mkdir -p "$T/tok"
-printf 'directories.tokendir = %s/tok\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" >"$T/softhsm2.conf"
-export SOFTHSM2_CONF="$T/softhsm2.conf"
+need_fault_shim
+softhsm_setup
 unset KEYQUORUM_TEST_ALLOW_PIN_VALUE KQ_FAULT KQ_FAULT_LOG KQ_FAULT_CONFIG
 export KQ_FAULT_MODULE=$SM
-printf '123456\n' >"$T/pin"
-chmod 600 "$T/pin"
-for h in a b c; do
-	softhsm2-util --init-token --free --label "kf-$h" --so-pin 87654321 --pin 123456 >/dev/null
-done
-"$KQ" token keygen --module "$SM" --token "pkcs11:token=kf-a?pin-source=$T/pin" --label kq --type ec-p256 >/dev/null &&
-	"$KQ" token keygen --module "$SM" --token "pkcs11:token=kf-b?pin-source=$T/pin" --label kq --type rsa-2048 >/dev/null &&
-	"$KQ" token keygen --module "$SM" --token "pkcs11:token=kf-c?pin-source=$T/pin" --label kq --type ec-p256 >/dev/null ||
-	{
-		t_fail "make the test tokens"
-		t_done
-	}
+softhsm_token kf-a ec-p256 && softhsm_token kf-b rsa-2048 && softhsm_token kf-c ec-p256 || {
+	t_fail "make the test tokens"
+	t_done
+}
 
 # --- the shim itself -------------------------------------------------------
 L=$T/flog

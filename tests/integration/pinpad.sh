@@ -18,30 +18,16 @@
 # ceremonies unseal through the pad.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/vault-sim/lib.sh"
+. "$TOP/tests/softhsm.sh"
 
-SM=/usr/lib/softhsm/libsofthsm2.so
-SHIM=$TOP/$B/tests/fault/libkqfault.so
-if [ ! -f "$SHIM" ]; then
-	t_fail "fault shim built" "$SHIM missing: make B=$B tests"
-	t_done
-fi
-mkdir -p "$T/tok"
-printf 'directories.tokendir = %s/tok\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" >"$T/softhsm2.conf"
-export SOFTHSM2_CONF="$T/softhsm2.conf"
+need_fault_shim
+softhsm_setup
 unset KEYQUORUM_TEST_ALLOW_PIN_VALUE KQ_FAULT KQ_FAULT_CONFIG KQ_FAULT_TOKEN_FLAGS
 export KQ_FAULT_MODULE=$SM KQ_FAULT_PINPAD=$T/pad KQ_FAULT_LOG=$T/p11.log
-printf '123456\n' >"$T/pin"
-chmod 600 "$T/pin"
-for h in a b c; do
-	softhsm2-util --init-token --free --label "pp-$h" --so-pin 87654321 --pin 123456 >/dev/null
-done
-"$KQ" token keygen --module "$SM" --token "pkcs11:token=pp-a?pin-source=$T/pin" --label kq --type ec-p256 >/dev/null &&
-	"$KQ" token keygen --module "$SM" --token "pkcs11:token=pp-b?pin-source=$T/pin" --label kq --type rsa-2048 >/dev/null &&
-	"$KQ" token keygen --module "$SM" --token "pkcs11:token=pp-c?pin-source=$T/pin" --label kq --type ec-p256 >/dev/null ||
-	{
-		t_fail "make the test tokens"
-		t_done
-	}
+softhsm_token pp-a ec-p256 && softhsm_token pp-b rsa-2048 && softhsm_token pp-c ec-p256 || {
+	t_fail "make the test tokens"
+	t_done
+}
 
 # pad PIN: what the holder types on the pad (absent: cancelled).
 pad() { if [ "$1" = cancel ]; then rm -f "$T/pad"; else printf '%s\n' "$1" >"$T/pad"; fi; }
@@ -115,21 +101,20 @@ grep -q ' C_Login 1 CKR_OK host-pin$' "$T/p11.log" && t_ok "decrypt: the pin sou
 	t_fail "decrypt: the pin source's PIN reached the token" "$(grep C_Login "$T/p11.log")"
 
 # Final try and locked: refused before any login, pad or not.
-pad 123456
-fresh_log
-t_expect 3 "decrypt: a final try on a pad token is refused without --allow-final-try" \
-	env KQ_FAULT_TOKEN_FLAGS=CKF_USER_PIN_FINAL_TRY "$KQ" decrypt --module "$SHIM" --with "pkcs11:token=pp-a;object=kq" <"$T/blob.a"
-t_grep "decrypt: the refusal says one try is left" 'one PIN try left' "$T/err"
-[ "$(logins)" = 0 ] && t_ok "decrypt: no login attempted on the final try" ||
-	t_fail "decrypt: no login attempted on the final try" "$(grep C_Login "$T/p11.log")"
+# refused FLAG NAME PATTERN: exit 3 with PATTERN on stderr, no C_Login.
+refused() {
+	pad 123456
+	fresh_log
+	t_expect 3 "decrypt: $2 on a pad token is exit 3" \
+		env KQ_FAULT_TOKEN_FLAGS="$1" "$KQ" decrypt --module "$SHIM" --with "pkcs11:token=pp-a;object=kq" <"$T/blob.a"
+	t_grep "decrypt: ... saying so, naming the token" "$3" "$T/err"
+	[ "$(logins)" = 0 ] && t_ok "decrypt: ... with no login attempted" ||
+		t_fail "decrypt: ... with no login attempted" "$(grep C_Login "$T/p11.log")"
+}
+refused CKF_USER_PIN_FINAL_TRY "a final try without --allow-final-try" 'token "pp-a" has one PIN try left'
 t_run "decrypt: --allow-final-try spends it on the pad" \
 	env KQ_FAULT_TOKEN_FLAGS=CKF_USER_PIN_FINAL_TRY "$KQ" decrypt --allow-final-try --module "$SHIM" --with "pkcs11:token=pp-a;object=kq" <"$T/blob.a"
-fresh_log
-t_expect 3 "decrypt: a locked PIN on a pad token is exit 3" \
-	env KQ_FAULT_TOKEN_FLAGS=CKF_USER_PIN_LOCKED "$KQ" decrypt --module "$SHIM" --with "pkcs11:token=pp-a;object=kq" <"$T/blob.a"
-t_grep "decrypt: the locked error names the token" 'pp-a.*locked|locked.*pp-a' "$T/err"
-[ "$(logins)" = 0 ] && t_ok "decrypt: no login attempted on a locked token" ||
-	t_fail "decrypt: no login attempted on a locked token" "$(grep C_Login "$T/p11.log")"
+refused CKF_USER_PIN_LOCKED "a locked PIN" 'token "pp-a" is locked'
 
 # token keygen through the pad.
 pad 123456
