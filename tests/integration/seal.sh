@@ -7,18 +7,13 @@
 # key: the blob's fingerprint names another key), 6 tampered or wrong context.
 . "$(dirname "$0")/../lib.sh"
 
-SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
-mkdir -p "$T/tok"
-printf 'directories.tokendir = %s/tok\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" >"$T/softhsm2.conf"
-export SOFTHSM2_CONF="$T/softhsm2.conf"
+. "$TOP/tests/softhsm.sh"
+softhsm_setup
 unset KEYQUORUM_TEST_ALLOW_PIN_VALUE
-for tok in h1 h2; do
-	softhsm2-util --init-token --free --label "$tok" --so-pin 87654321 --pin 123456 >/dev/null
-done
-printf '123456\n' >"$T/pin"
+softhsm_token h1 && softhsm_token h2
 printf '999999\n' >"$T/badpin"
-chmod 600 "$T/pin" "$T/badpin"
-M=(--module "$SOFTHSM")
+chmod 600 "$T/badpin"
+M=(--module "$SM")
 
 # Set PKCS#11 token flags in a SoftHSM token's store (SoftHSM never counts
 # PIN tries itself): the real token then reports e.g. a final try or a lock.
@@ -50,11 +45,11 @@ for ty in ec-p256 ec-p384 rsa-2048; do
 	fp=$(sed -n 's/^fingerprint: //p' "$T/out")
 	# The fingerprint is SHA-256 over the DER SPKI, as OpenSSL computes it
 	# (pkcs11-tool 0.23 cannot export a P-384 public key: not checked).
-	[ "$ty" != ec-p384 ] && pkcs11-tool --module "$SOFTHSM" --token-label h1 --read-object --type pubkey --label "k-$ty" -o "$T/pub.der" >/dev/null 2>&1
+	[ "$ty" != ec-p384 ] && pkcs11-tool --module "$SM" --token-label h1 --read-object --type pubkey --label "k-$ty" -o "$T/pub.der" >/dev/null 2>&1
 	[ "$ty" != ec-p384 ] && want="SHA256:$(openssl pkey -pubin -inform DER -in "$T/pub.der" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | base64 -w0 | tr -d '=')"
 	if [ "$ty" = ec-p384 ]; then :; elif [ -n "$fp" ] && [ "$fp" = "$want" ]; then t_ok "fingerprint $ty matches openssl"; else t_fail "fingerprint $ty matches openssl" "$fp vs $want"; fi
 	# Private key: sensitive, never extractable.
-	pkcs11-tool --module "$SOFTHSM" --token-label h1 --login --pin 123456 --list-objects --type privkey >"$T/attrs" 2>&1
+	pkcs11-tool --module "$SM" --token-label h1 --login --pin 123456 --list-objects --type privkey >"$T/attrs" 2>&1
 	t_grep "keygen $ty private key is sensitive, never extractable, sealing only" "label: +k-$ty\$" "$T/attrs"
 	if grep -A3 "label: *k-$ty\$" "$T/attrs" | grep -q "Access: *sensitive, always sensitive, never extractable" &&
 		! grep -A2 "label: *k-$ty\$" "$T/attrs" | grep -q "Usage:.*sign"; then t_ok "keygen $ty attributes"; else t_fail "keygen $ty attributes" "$(cat "$T/attrs")"; fi

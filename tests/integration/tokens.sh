@@ -3,14 +3,10 @@
 # directly and through p11-kit's proxy (the default module).
 . "$(dirname "$0")/../lib.sh"
 
-SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
-mkdir -p "$T/tok"
-printf 'directories.tokendir = %s/tok\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" >"$T/softhsm2.conf"
-export SOFTHSM2_CONF="$T/softhsm2.conf"
-softhsm2-util --init-token --free --label "holder one" --so-pin 87654321 --pin 123456 >/dev/null
-softhsm2-util --init-token --free --label empty --so-pin 87654321 --pin 123456 >/dev/null
-printf '123456\n' >"$T/pin"
-chmod 600 "$T/pin"
+. "$TOP/tests/softhsm.sh"
+softhsm_setup
+SOFTHSM=$SM
+softhsm_token "holder one" && softhsm_token empty
 "$KQ" token keygen --module "$SOFTHSM" --token "pkcs11:token=holder%20one?pin-source=$T/pin" --label seal-ec --type ec-p256 >"$T/kg" 2>&1
 fp=$(sed -n 's/^fingerprint: //p' "$T/kg")
 uri=$(sed -n 's/^uri: //p' "$T/kg")
