@@ -111,12 +111,11 @@ if cmp -s "$T/payload" "$T/plain"; then t_ok "proxy round trip"; else t_fail "pr
 # The virtual CAC card (RSA-2048, certificate only) through OpenSC.
 #
 # The rig's card emulator (libcacard over NSS) was seen to deadlock now and
-# then when a login follows a simulated pull or insertion closely: its
-# event thread and its login path wait on each other inside NSS, and
-# everything above it (pcscd, OpenSC, keyquorum) waits for the card's
-# answer.  That is the rig, not keyquorum: every card operation here is
-# bounded, and a hang is reported as a skip, the rig rebuilt for the
-# scripts after this one, and the remaining card cases left out.
+# then when a login followed a simulated pull or insertion closely, in the
+# hardware-mirroring mode the rig no longer uses (tests/rig/README.md).
+# Every card operation here stays bounded all the same: a hang is reported
+# as a skip, the rig rebuilt for the scripts after this one, and the
+# remaining card cases left out.
 t_need_rig
 CU="pkcs11:token=$KQ_CARD_TOKEN;id=%00%03"
 card_hung() {
@@ -215,11 +214,7 @@ sleep 0.5
 $KQ_CARD_REMOVE
 sleep 0.6
 printf '%s\n' "$(cat "$KQ_CARD_PIN_FILE")" >&7
-# The rig's emulator (libcacard over NSS) was seen to deadlock on rare
-# occasions when the card is pulled and a VERIFY arrives at the same time:
-# its event thread and its login path wait on each other inside NSS, and
-# everything above (pcscd, OpenSC, keyquorum) waits for the card's answer.
-# That is the rig, not keyquorum: bound the wait, and rebuild the rig.
+# Bounded as every card operation here (see card_hung above).
 for _ in $(seq 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.2; done
 if kill -0 $dpid 2>/dev/null; then
 	kill -9 $dpid 2>/dev/null

@@ -12,6 +12,16 @@
  * connection and an insertion a new one.
  *
  *   vcard-bridge -d DBDIR [-H HOST] [-p PORT] [-r READER] [-l LOG]
+ *                [-s TOKEN -c CERT [-c CERT ...]]
+ *
+ * Without -s, libcacard mirrors every removable hardware token the NSS
+ * database loads (use_hw), and runs a thread per module that waits for
+ * token events.  With -s, the card is a "soft" card: the certificates
+ * named by -c (NSS nicknames, "TOKEN:LABEL"; at most 3) and their keys on
+ * token TOKEN, and no event thread (use_hw=no).  That thread, polling a
+ * SoftHSM module that has no C_WaitForSlotEvent, was seen to deadlock
+ * with a login that closely follows a simulated pull or insertion; the
+ * rig uses -s.
  *
  * Signals: SIGUSR1 pulls the card (libcacard forgets the login, vpcd sees
  * the reader empty), SIGUSR2 inserts it again, SIGRTMIN arms a pull at the
@@ -68,6 +78,9 @@ struct bridge {
 	const char *host;
 	const char *port;
 	const char *reader_name; /* substring to pick a reader, or NULL */
+	const char *soft_token; /* -s: a soft card of this token's certs */
+	const char *soft_certs[3];
+	int nsoft_certs;
 	int logfd;
 	int sigfd;
 	int sock; /* -1 while disconnected */
@@ -415,7 +428,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: vcard-bridge -d NSSDBDIR [-H HOST] [-p PORT] [-r READER] "
-	    "[-l LOGFILE]\n");
+	    "[-l LOGFILE] [-s TOKEN -c CERT [-c CERT ...]]\n");
 }
 
 static int
@@ -440,8 +453,17 @@ bridge_setup(struct bridge *b)
 	if (b->sigfd < 0)
 		return -1;
 
-	n = snprintf(
-	    opts, sizeof(opts), "db=\"sql:%s\" use_hw=removable", b->db);
+	if (b->soft_token == NULL)
+		n = snprintf(opts, sizeof(opts),
+		    "db=\"sql:%s\" use_hw=removable", b->db);
+	else
+		n = snprintf(opts, sizeof(opts),
+		    "db=\"sql:%s\" use_hw=no soft=(%s,%s,CAC,,%s%s%s%s%s)",
+		    b->db, b->soft_token, b->soft_token, b->soft_certs[0],
+		    b->nsoft_certs > 1 ? "," : "",
+		    b->nsoft_certs > 1 ? b->soft_certs[1] : "",
+		    b->nsoft_certs > 2 ? "," : "",
+		    b->nsoft_certs > 2 ? b->soft_certs[2] : "");
 	if (n < 0 || (size_t)n >= sizeof(opts))
 		return -1;
 	eo = vcard_emul_options(opts);
@@ -553,8 +575,18 @@ main(int argc, char **argv)
 	b.logfd = STDERR_FILENO;
 	b.inserted = 1;
 	b.pin_tries = BRIDGE_PIN_TRIES;
-	while ((c = getopt(argc, argv, "d:H:p:r:l:h")) != -1) {
+	while ((c = getopt(argc, argv, "d:H:p:r:l:s:c:h")) != -1) {
 		switch (c) {
+		case 's':
+			b.soft_token = optarg;
+			break;
+		case 'c':
+			if (b.nsoft_certs == 3) {
+				usage();
+				return 2;
+			}
+			b.soft_certs[b.nsoft_certs++] = optarg;
+			break;
 		case 'd':
 			b.db = optarg;
 			break;
@@ -575,7 +607,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (b.db == NULL || optind != argc) {
+	if (b.db == NULL || optind != argc ||
+	    (b.soft_token != NULL) != (b.nsoft_certs > 0)) {
 		usage();
 		return 2;
 	}
