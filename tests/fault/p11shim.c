@@ -74,162 +74,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* How a function behaves once the device is gone. */
-enum kqf_kind {
-	KQF_LIB, /* library-level: always forwarded */
-	KQF_SLOT, /* slot or token: CKR_DEVICE_REMOVED */
-	KQF_SESS, /* session: CKR_SESSION_HANDLE_INVALID */
-	KQF_SLOT_FREE, /* slot clean-up: forwarded, then CKR_DEVICE_REMOVED */
-	KQF_SESS_FREE, /* session clean-up: forwarded, then ..._INVALID */
-};
-
-/* X(name, kind, parameters, arguments): CK_FUNCTION_LIST order. */
-#define KQF_FUNCS(X)                                                           \
-	X(C_Initialize, KQF_LIB, (CK_VOID_PTR a), (a))                         \
-	X(C_Finalize, KQF_LIB, (CK_VOID_PTR a), (a))                           \
-	X(C_GetInfo, KQF_LIB, (CK_INFO_PTR a), (a))                            \
-	X(C_GetSlotList, KQF_SLOT,                                             \
-	    (CK_BBOOL a, CK_SLOT_ID_PTR b, CK_ULONG_PTR c), (a, b, c))         \
-	X(C_GetSlotInfo, KQF_SLOT, (CK_SLOT_ID a, CK_SLOT_INFO_PTR b), (a, b)) \
-	X(C_GetTokenInfo, KQF_SLOT, (CK_SLOT_ID a, CK_TOKEN_INFO_PTR b),       \
-	    (a, b))                                                            \
-	X(C_GetMechanismList, KQF_SLOT,                                        \
-	    (CK_SLOT_ID a, CK_MECHANISM_TYPE_PTR b, CK_ULONG_PTR c),           \
-	    (a, b, c))                                                         \
-	X(C_GetMechanismInfo, KQF_SLOT,                                        \
-	    (CK_SLOT_ID a, CK_MECHANISM_TYPE b, CK_MECHANISM_INFO_PTR c),      \
-	    (a, b, c))                                                         \
-	X(C_InitToken, KQF_SLOT,                                               \
-	    (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d),  \
-	    (a, b, c, d))                                                      \
-	X(C_InitPIN, KQF_SESS,                                                 \
-	    (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c), (a, b, c))   \
-	X(C_SetPIN, KQF_SESS,                                                  \
-	    (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c,               \
-	        CK_UTF8CHAR_PTR d, CK_ULONG e),                                \
-	    (a, b, c, d, e))                                                   \
-	X(C_OpenSession, KQF_SLOT,                                             \
-	    (CK_SLOT_ID a, CK_FLAGS b, CK_VOID_PTR c, CK_NOTIFY d,             \
-	        CK_SESSION_HANDLE_PTR e),                                      \
-	    (a, b, c, d, e))                                                   \
-	X(C_CloseSession, KQF_SESS_FREE, (CK_SESSION_HANDLE a), (a))           \
-	X(C_CloseAllSessions, KQF_SLOT_FREE, (CK_SLOT_ID a), (a))              \
-	X(C_GetSessionInfo, KQF_SESS,                                          \
-	    (CK_SESSION_HANDLE a, CK_SESSION_INFO_PTR b), (a, b))              \
-	X(C_GetOperationState, KQF_SESS,                                       \
-	    (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), (a, b, c))   \
-	X(C_SetOperationState, KQF_SESS,                                       \
-	    (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c,                   \
-	        CK_OBJECT_HANDLE d, CK_OBJECT_HANDLE e),                       \
-	    (a, b, c, d, e))                                                   \
-	X(C_Login, KQF_SESS,                                                   \
-	    (CK_SESSION_HANDLE a, CK_USER_TYPE b, CK_UTF8CHAR_PTR c,           \
-	        CK_ULONG d),                                                   \
-	    (a, b, c, d))                                                      \
-	X(C_Logout, KQF_SESS_FREE, (CK_SESSION_HANDLE a), (a))                 \
-	X(C_CreateObject, KQF_SESS,                                            \
-	    (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c,              \
-	        CK_OBJECT_HANDLE_PTR d),                                       \
-	    (a, b, c, d))                                                      \
-	X(C_CopyObject, KQF_SESS,                                              \
-	    (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,      \
-	        CK_ULONG d, CK_OBJECT_HANDLE_PTR e),                           \
-	    (a, b, c, d, e))                                                   \
-	X(C_DestroyObject, KQF_SESS,                                           \
-	    (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b), (a, b))                 \
-	X(C_GetObjectSize, KQF_SESS,                                           \
-	    (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ULONG_PTR c),         \
-	    (a, b, c))                                                         \
-	X(C_GetAttributeValue, KQF_SESS,                                       \
-	    (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,      \
-	        CK_ULONG d),                                                   \
-	    (a, b, c, d))                                                      \
-	X(C_SetAttributeValue, KQF_SESS,                                       \
-	    (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,      \
-	        CK_ULONG d),                                                   \
-	    (a, b, c, d))                                                      \
-	X(C_FindObjectsInit, KQF_SESS,                                         \
-	    (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c), (a, b, c))  \
-	X(C_FindObjects, KQF_SESS,                                             \
-	    (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE_PTR b, CK_ULONG c,          \
-	        CK_ULONG_PTR d),                                               \
-	    (a, b, c, d))                                                      \
-	X(C_FindObjectsFinal, KQF_SESS_FREE, (CK_SESSION_HANDLE a), (a))       \
-	KQF_CRYPT(X, Encrypt)                                                  \
-	KQF_CRYPT(X, Decrypt)                                                  \
-	X(C_DigestInit, KQF_SESS, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b),   \
-	    (a, b))                                                            \
-	X(C_Digest, KQF_SESS, KQF_P5, KQF_A5)                                  \
-	X(C_DigestUpdate, KQF_SESS, KQF_P3, KQF_A3)                            \
-	X(C_DigestKey, KQF_SESS, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b),    \
-	    (a, b))                                                            \
-	X(C_DigestFinal, KQF_SESS, KQF_PF, KQF_A3)                             \
-	X(C_SignInit, KQF_SESS, KQF_PI, KQF_A3)                                \
-	X(C_Sign, KQF_SESS, KQF_P5, KQF_A5)                                    \
-	X(C_SignUpdate, KQF_SESS, KQF_P3, KQF_A3)                              \
-	X(C_SignFinal, KQF_SESS, KQF_PF, KQF_A3)                               \
-	X(C_SignRecoverInit, KQF_SESS, KQF_PI, KQF_A3)                         \
-	X(C_SignRecover, KQF_SESS, KQF_P5, KQF_A5)                             \
-	X(C_VerifyInit, KQF_SESS, KQF_PI, KQF_A3)                              \
-	X(C_Verify, KQF_SESS,                                                  \
-	    (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,    \
-	        CK_ULONG e),                                                   \
-	    KQF_A5)                                                            \
-	X(C_VerifyUpdate, KQF_SESS, KQF_P3, KQF_A3)                            \
-	X(C_VerifyFinal, KQF_SESS, KQF_P3, KQF_A3)                             \
-	X(C_VerifyRecoverInit, KQF_SESS, KQF_PI, KQF_A3)                       \
-	X(C_VerifyRecover, KQF_SESS, KQF_P5, KQF_A5)                           \
-	X(C_DigestEncryptUpdate, KQF_SESS, KQF_P5, KQF_A5)                     \
-	X(C_DecryptDigestUpdate, KQF_SESS, KQF_P5, KQF_A5)                     \
-	X(C_SignEncryptUpdate, KQF_SESS, KQF_P5, KQF_A5)                       \
-	X(C_DecryptVerifyUpdate, KQF_SESS, KQF_P5, KQF_A5)                     \
-	X(C_GenerateKey, KQF_SESS,                                             \
-	    (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,      \
-	        CK_ULONG d, CK_OBJECT_HANDLE_PTR e),                           \
-	    (a, b, c, d, e))                                                   \
-	X(C_GenerateKeyPair, KQF_SESS,                                         \
-	    (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,      \
-	        CK_ULONG d, CK_ATTRIBUTE_PTR e, CK_ULONG f,                    \
-	        CK_OBJECT_HANDLE_PTR g, CK_OBJECT_HANDLE_PTR h),               \
-	    (a, b, c, d, e, f, g, h))                                          \
-	X(C_WrapKey, KQF_SESS,                                                 \
-	    (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,      \
-	        CK_OBJECT_HANDLE d, CK_BYTE_PTR e, CK_ULONG_PTR f),            \
-	    (a, b, c, d, e, f))                                                \
-	X(C_UnwrapKey, KQF_SESS,                                               \
-	    (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,      \
-	        CK_BYTE_PTR d, CK_ULONG e, CK_ATTRIBUTE_PTR f, CK_ULONG g,     \
-	        CK_OBJECT_HANDLE_PTR h),                                       \
-	    (a, b, c, d, e, f, g, h))                                          \
-	X(C_DeriveKey, KQF_SESS,                                               \
-	    (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,      \
-	        CK_ATTRIBUTE_PTR d, CK_ULONG e, CK_OBJECT_HANDLE_PTR f),       \
-	    (a, b, c, d, e, f))                                                \
-	X(C_SeedRandom, KQF_SESS, KQF_P3, KQF_A3)                              \
-	X(C_GenerateRandom, KQF_SESS, KQF_P3, KQF_A3)                          \
-	X(C_GetFunctionStatus, KQF_SESS, (CK_SESSION_HANDLE a), (a))           \
-	X(C_CancelFunction, KQF_SESS, (CK_SESSION_HANDLE a), (a))              \
-	X(C_WaitForSlotEvent, KQF_SLOT,                                        \
-	    (CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c), (a, b, c))
-
-/* Shapes shared by many functions. */
-#define KQF_P3 (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c)
-#define KQF_A3 (a, b, c)
-#define KQF_P5                                                                 \
-	(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,        \
-	    CK_ULONG_PTR e)
-#define KQF_A5 (a, b, c, d, e)
-#define KQF_PF (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c)
-#define KQF_PI (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
-#define KQF_CRYPT(X, op)                                                       \
-	X(C_##op##Init, KQF_SESS, KQF_PI, KQF_A3)                              \
-	X(C_##op, KQF_SESS, KQF_P5, KQF_A5)                                    \
-	X(C_##op##Update, KQF_SESS, KQF_P5, KQF_A5)                            \
-	X(C_##op##Final, KQF_SESS, KQF_PF, KQF_A3)
+#include "tests/fault/p11funcs.h"
 
 enum kqf_fn {
 #define KQF_X_ENUM(name, kind, params, args) F_##name,
-	KQF_FUNCS(KQF_X_ENUM)
+	P11_FUNCS(KQF_X_ENUM)
 #undef KQF_X_ENUM
 	F_C_GetFunctionList,
 	F_COUNT,
@@ -238,7 +87,7 @@ enum kqf_fn {
 
 static const char *const kqf_names[F_COUNT] = {
 #define KQF_X_NAME(name, kind, params, args) [F_##name] = #name,
-    KQF_FUNCS(KQF_X_NAME)
+    P11_FUNCS(KQF_X_NAME)
 #undef KQF_X_NAME
         [F_C_GetFunctionList] = "C_GetFunctionList",
 };
@@ -726,7 +575,7 @@ out:
 
 /* Count the call and decide its fate. */
 static enum kqf_act
-call_begin(struct kqf_call *c, int fn, enum kqf_kind kind)
+call_begin(struct kqf_call *c, int fn, enum p11f_kind kind)
 {
 	enum kqf_act act = KQF_FORWARD;
 	size_t i;
@@ -738,13 +587,14 @@ call_begin(struct kqf_call *c, int fn, enum kqf_kind kind)
 	pthread_mutex_lock(&kqf_lock);
 	c->seq = ++kqf_total;
 	c->nth = ++kqf_counts[fn];
-	if (kqf_gone && kind != KQF_LIB) {
-		c->rv = kind == KQF_SESS || kind == KQF_SESS_FREE
+	if (kqf_gone && kind != P11F_LIB) {
+		c->rv = kind == P11F_SESS || kind == P11F_SESS_FREE
 		    ? CKR_SESSION_HANDLE_INVALID
 		    : CKR_DEVICE_REMOVED;
 		c->tag = "gone";
-		act = kind == KQF_SESS_FREE || kind == KQF_SLOT_FREE ? KQF_FREE
-		                                                     : KQF_FAIL;
+		act = kind == P11F_SESS_FREE || kind == P11F_SLOT_FREE
+		    ? KQF_FREE
+		    : KQF_FAIL;
 		goto out;
 	}
 	for (i = 0; i < kqf_nrules; i++) {
@@ -818,13 +668,13 @@ call_end(const struct kqf_call *c)
 		call_end(&kqf_c);                                              \
 		return kqf_c.rv;                                               \
 	}
-KQF_FUNCS(KQF_X_WRAP)
+P11_FUNCS(KQF_X_WRAP)
 #undef KQF_X_WRAP
 
 static CK_FUNCTION_LIST kqf_list = {
     .version = {2, 40},
 #define KQF_X_SLOT(name, kind, params, args) .name = w_##name,
-    KQF_FUNCS(KQF_X_SLOT)
+    P11_FUNCS(KQF_X_SLOT)
 #undef KQF_X_SLOT
         .C_GetFunctionList = C_GetFunctionList,
 };
@@ -842,7 +692,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 	}
 	if (list == NULL)
 		return CKR_ARGUMENTS_BAD;
-	if (call_begin(&c, F_C_GetFunctionList, KQF_LIB) == KQF_FORWARD) {
+	if (call_begin(&c, F_C_GetFunctionList, P11F_LIB) == KQF_FORWARD) {
 		*list = &kqf_list;
 		c.rv = CKR_OK;
 	}
