@@ -41,6 +41,24 @@ struct gf256_kernel {
 	    const uint8_t *w, size_t k, size_t len);
 
 	/*
+	 * lincomb for outputs larger than the caches: the same bytes, but
+	 * whole 64-byte lines of out written with streaming (non-temporal)
+	 * stores, which skip reading each line before writing it, and a
+	 * store fence at the end.  NULL when the kernel has none.
+	 */
+	void (*lincomb_stream)(uint8_t *out, const uint8_t *const *in,
+	    const uint8_t *w, size_t k, size_t len);
+
+	/*
+	 * The check of a linear combination against ref without storing it:
+	 * the OR over b < len of (sum over i < k of w[i] * in[i][b]) ^
+	 * ref[b], folded to one byte (0 iff equal).  No early exit.  NULL
+	 * when the kernel has none: lincomb then gf256_diff do the same.
+	 */
+	uint8_t (*lincomb_diff)(const uint8_t *ref, const uint8_t *const *in,
+	    const uint8_t *w, size_t k, size_t len);
+
+	/*
 	 * eval at nout points at once: outs[j] gets the evaluation at xs[j].
 	 * Kernels that can keep a chunk of every row in registers or L1 read
 	 * each row once for all points.  Same limits as eval.

@@ -12,7 +12,9 @@
  *   c), and looked up with PSHUFB, a register permutation whose timing does
  *   not depend on the indices.  Element-wise products use shift/XOR with
  *   compare masks.
- * - GFNI: vgf2p8mulb multiplies in 0x11B directly, in constant time.
+ * - GFNI: vgf2p8mulb multiplies in 0x11B directly, in constant time.  The
+ *   power form of eval_multi keeps the powers of the x-coordinates in a
+ *   small table read at public indices (row, point) only.
  * Tails shorter than a vector go to the portable code (constant time too),
  * or, at AVX-512 width, to masked loads and stores; lengths are public.
  */
@@ -23,6 +25,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "common/cpu.h"
 #include "common/secmem.h"
 
 #define TGT_SSSE3 __attribute__((target("ssse3")))
@@ -32,35 +35,29 @@
 
 /* ---- CPU checks ------------------------------------------------------ */
 
-/* __builtin_cpu_supports also checks that the OS saves the registers. */
+/* KQ_CPU (common/cpu.h) also checks that the OS saves the registers. */
 static int
 usable_ssse3(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("ssse3");
+	return KQ_CPU(SSSE3);
 }
 
 static int
 usable_avx2(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2");
+	return KQ_CPU(AVX2);
 }
 
 static int
 usable_gfni256(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx2");
+	return KQ_CPU(GFNI) && KQ_CPU(AVX2);
 }
 
 static int
 usable_gfni512(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("gfni") &&
-	    __builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw");
+	return KQ_CPU(GFNI) && KQ_CPU(AVX512F) && KQ_CPU(AVX512BW);
 }
 
 /* ---- SSSE3: nibble tables -------------------------------------------- */
@@ -516,6 +513,99 @@ lincomb_gfni512(uint8_t *out, const uint8_t *const *in, const uint8_t *w,
 	}
 }
 
+/*
+ * lincomb_stream at AVX-512 width: the bytes before out's first 64-byte
+ * boundary by lincomb_gfni512, then whole lines by streaming stores (the
+ * inputs are read unaligned, as everywhere), the rest by lincomb_gfni512.
+ */
+TGT_GFNI512 static void
+lincomb_stream_gfni512(uint8_t *out, const uint8_t *const *in, const uint8_t *w,
+    size_t k, size_t len)
+{
+	const uint8_t *sub[SHAMIR_MAX_PARTS];
+	__m512i a0, a1, a2, a3, wv;
+	const uint8_t *p;
+	size_t i, j, head = (size_t)(-(uintptr_t)out & 63);
+
+	if (head > len)
+		head = len;
+	lincomb_gfni512(out, in, w, k, head);
+	for (i = head; i + 256 <= len; i += 256) {
+		a0 = a1 = a2 = a3 = _mm512_setzero_si512();
+		for (j = 0; j < k; j++) {
+			wv = _mm512_set1_epi8((char)w[j]);
+			p = in[j] + i;
+			a0 = _mm512_xor_si512(a0, mul512(ld512(p), wv));
+			a1 = _mm512_xor_si512(a1, mul512(ld512(p + 64), wv));
+			a2 = _mm512_xor_si512(a2, mul512(ld512(p + 128), wv));
+			a3 = _mm512_xor_si512(a3, mul512(ld512(p + 192), wv));
+		}
+		_mm512_stream_si512((void *)(out + i), a0);
+		_mm512_stream_si512((void *)(out + i + 64), a1);
+		_mm512_stream_si512((void *)(out + i + 128), a2);
+		_mm512_stream_si512((void *)(out + i + 192), a3);
+	}
+	_mm_sfence();
+	for (j = 0; j < k; j++)
+		sub[j] = in[j] + i;
+	lincomb_gfni512(out + i, sub, w, k, len - i);
+}
+
+TGT_GFNI512 static uint8_t
+lincomb_diff_gfni512(const uint8_t *ref, const uint8_t *const *in,
+    const uint8_t *w, size_t k, size_t len)
+{
+	__m512i a0, a1, a2, a3, wv, acc = _mm512_setzero_si512();
+	__m256i h;
+	__m128i q;
+	const uint8_t *p;
+	__mmask64 m;
+	size_t i = 0, j;
+	uint64_t d;
+
+	for (; i + 256 <= len; i += 256) {
+		a0 = ld512(ref + i);
+		a1 = ld512(ref + i + 64);
+		a2 = ld512(ref + i + 128);
+		a3 = ld512(ref + i + 192);
+		for (j = 0; j < k; j++) {
+			wv = _mm512_set1_epi8((char)w[j]);
+			p = in[j] + i;
+			a0 = _mm512_xor_si512(a0, mul512(ld512(p), wv));
+			a1 = _mm512_xor_si512(a1, mul512(ld512(p + 64), wv));
+			a2 = _mm512_xor_si512(a2, mul512(ld512(p + 128), wv));
+			a3 = _mm512_xor_si512(a3, mul512(ld512(p + 192), wv));
+		}
+		/*
+		 * acc |= a0 | a1 | a2 | a3, in plain ORs (the compiler fuses
+		 * them): MemorySanitizer, which checks the GFNI kernels for
+		 * constant time (tests/integration/ct-msan.sh), propagates
+		 * through OR but checks vpternlog's operands strictly.
+		 */
+		acc = _mm512_or_si512(acc, _mm512_or_si512(a0, a1));
+		acc = _mm512_or_si512(acc, _mm512_or_si512(a2, a3));
+	}
+	for (; i < len; i += 64) {
+		m = lanes(len - i);
+		a0 = _mm512_maskz_loadu_epi8(m, ref + i);
+		for (j = 0; j < k; j++)
+			a0 = _mm512_xor_si512(a0,
+			    mul512(_mm512_maskz_loadu_epi8(m, in[j] + i),
+			        _mm512_set1_epi8((char)w[j])));
+		acc = _mm512_or_si512(acc, a0);
+	}
+	h = _mm256_or_si256(
+	    _mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+	q = _mm_or_si128(
+	    _mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+	d = (uint64_t)_mm_cvtsi128_si64(q) |
+	    (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(q, q));
+	d |= d >> 32;
+	d |= d >> 16;
+	d |= d >> 8;
+	return (uint8_t)d;
+}
+
 TGT_GFNI512 static void
 mul_gfni512(uint8_t *z, const uint8_t *a, const uint8_t *b, size_t n)
 {
@@ -574,11 +664,96 @@ lagrange_gfni512(const uint8_t *x, size_t n, uint8_t *w)
 }
 
 /*
- * eval at many points: each 64-byte chunk of every row is loaded once into
- * v (registers or L1), then every point's Horner chain runs from there.
+ * eval at many points, power form: outs[j] = rows[0] ^ sum over r >= 1 of
+ * rows[r] * xs[j]^r.  The powers are computed once per call, 64 points to
+ * a vector, into pw (row r - 1 of pw holds xs[j]^r at j); then each chunk
+ * of every row is loaded once and every product is independent of the
+ * others, so the multiplies run at the unit's throughput instead of at
+ * the latency of Horner's chain.  Used for nrows <= EVAL_POW_ROWS and
+ * nout <= 64 (the usual thresholds and share counts); Horner otherwise.
+ */
+#define EVAL_POW_ROWS 8
+
+/* pw[(r - 1) * 64 + j] = xs[j]^r for 1 <= r < nrows, j < nout <= 64. */
+TGT_GFNI512 static void
+eval_powers512(uint8_t *pw, const uint8_t *xs, size_t nout, size_t nrows)
+{
+	__m512i xv = _mm512_maskz_loadu_epi8(lanes(nout), xs), p = xv;
+	size_t r;
+
+	for (r = 1; r < nrows; r++) {
+		_mm512_storeu_si512((void *)(pw + (r - 1) * 64), p);
+		p = mul512(p, xv);
+	}
+}
+
+/*
+ * One call of the power form over len bytes; inlined with a constant
+ * nrows for the common thresholds, so the row loops unroll and the rows
+ * stay in registers.  Four vectors (256 bytes) per row per step.
+ */
+TGT_GFNI512 static inline __attribute__((always_inline)) void
+eval_pow512(uint8_t *const *outs, size_t nout, const uint8_t *const *rows,
+    size_t nrows, size_t len, const uint8_t *pw)
+{
+	__m512i v0[EVAL_POW_ROWS], v1[EVAL_POW_ROWS], v2[EVAL_POW_ROWS];
+	__m512i v3[EVAL_POW_ROWS], a0, a1, a2, a3, p;
+	__mmask64 m;
+	size_t i, j, r;
+
+	for (i = 0; i + 256 <= len; i += 256) {
+#pragma GCC unroll 8
+		for (r = 0; r < nrows; r++) {
+			v0[r] = ld512(rows[r] + i);
+			v1[r] = ld512(rows[r] + i + 64);
+			v2[r] = ld512(rows[r] + i + 128);
+			v3[r] = ld512(rows[r] + i + 192);
+		}
+		for (j = 0; j < nout; j++) {
+			a0 = v0[0];
+			a1 = v1[0];
+			a2 = v2[0];
+			a3 = v3[0];
+#pragma GCC unroll 8
+			for (r = 1; r < nrows; r++) {
+				p = _mm512_set1_epi8(
+				    (char)pw[(r - 1) * 64 + j]);
+				a0 = _mm512_xor_si512(a0, mul512(v0[r], p));
+				a1 = _mm512_xor_si512(a1, mul512(v1[r], p));
+				a2 = _mm512_xor_si512(a2, mul512(v2[r], p));
+				a3 = _mm512_xor_si512(a3, mul512(v3[r], p));
+			}
+			st512(outs[j] + i, a0);
+			st512(outs[j] + i + 64, a1);
+			st512(outs[j] + i + 128, a2);
+			st512(outs[j] + i + 192, a3);
+		}
+	}
+	for (; i < len; i += 64) {
+		m = lanes(len - i);
+#pragma GCC unroll 8
+		for (r = 0; r < nrows; r++)
+			v0[r] = _mm512_maskz_loadu_epi8(m, rows[r] + i);
+		for (j = 0; j < nout; j++) {
+			a0 = v0[0];
+#pragma GCC unroll 8
+			for (r = 1; r < nrows; r++)
+				a0 = _mm512_xor_si512(a0,
+				    mul512(v0[r],
+				        _mm512_set1_epi8(
+				            (char)pw[(r - 1) * 64 + j])));
+			_mm512_mask_storeu_epi8(outs[j] + i, m, a0);
+		}
+	}
+}
+
+/*
+ * Horner's rule, for many rows or points: each 64-byte chunk of every row
+ * is loaded once into v (registers or L1), then every point's chain runs
+ * from there.
  */
 TGT_GFNI512 static void
-eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+eval_horner512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
     const uint8_t *const *rows, size_t nrows, size_t len)
 {
 	__m512i v[2 * SHAMIR_MAX_PARTS], a, b, xv;
@@ -618,6 +793,44 @@ eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 	kq_wipe(v, 2 * nrows * sizeof(v[0]));
 }
 
+TGT_GFNI512 static void
+eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+    const uint8_t *const *rows, size_t nrows, size_t len)
+{
+	uint8_t pw[(EVAL_POW_ROWS - 1) * 64];
+
+	if (nrows < 2 || nrows > EVAL_POW_ROWS || nout > 64) {
+		eval_horner512(outs, xs, nout, rows, nrows, len);
+		return;
+	}
+	eval_powers512(pw, xs, nout, nrows);
+	/* A constant nrows per case: see eval_pow512. */
+	switch (nrows) {
+	case 2:
+		eval_pow512(outs, nout, rows, 2, len, pw);
+		break;
+	case 3:
+		eval_pow512(outs, nout, rows, 3, len, pw);
+		break;
+	case 4:
+		eval_pow512(outs, nout, rows, 4, len, pw);
+		break;
+	case 5:
+		eval_pow512(outs, nout, rows, 5, len, pw);
+		break;
+	case 6:
+		eval_pow512(outs, nout, rows, 6, len, pw);
+		break;
+	case 7:
+		eval_pow512(outs, nout, rows, 7, len, pw);
+		break;
+	default:
+		eval_pow512(outs, nout, rows, 8, len, pw);
+		break;
+	}
+	kq_wipe(pw, (nrows - 1) * 64);
+}
+
 #define EVAL_MULTI_WITH(name, eval)                                            \
 	static void name(uint8_t *const *outs, const uint8_t *xs, size_t nout, \
 	    const uint8_t *const *rows, size_t nrows, size_t len)              \
@@ -627,8 +840,12 @@ eval_multi_gfni512(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 EVAL_MULTI_WITH(eval_multi_ssse3, eval_ssse3)
 EVAL_MULTI_WITH(eval_multi_avx2, eval_avx2)
 
+/*
+ * Horner's rule at VEX width, for many rows or points (as
+ * eval_horner512); the tail bytes go to the portable code.
+ */
 TGT_GFNI256 static void
-eval_multi_gfni256(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+eval_horner256(uint8_t *const *outs, const uint8_t *xs, size_t nout,
     const uint8_t *const *rows, size_t nrows, size_t len)
 {
 	__m256i v[2 * SHAMIR_MAX_PARTS], a, b, xv;
@@ -656,6 +873,89 @@ eval_multi_gfni256(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 	kq_wipe(v, 2 * nrows * sizeof(v[0]));
 	for (j = 0; i < len && j < nout; j++)
 		gf256_eval_tail(outs[j], rows, nrows, xs[j], i, len);
+}
+
+/* pw[(r - 1) * 32 + j] = xs[j]^r for 1 <= r < nrows, j < nout <= 32. */
+TGT_GFNI256 static void
+eval_powers256(uint8_t *pw, const uint8_t *xs, size_t nout, size_t nrows)
+{
+	uint8_t x[32] = {0};
+	__m256i xv, p;
+	size_t r;
+
+	memcpy(x, xs, nout);
+	xv = p = ld256(x);
+	for (r = 1; r < nrows; r++) {
+		st256(pw + (r - 1) * 32, p);
+		p = _mm256_gf2p8mul_epi8(p, xv);
+	}
+	kq_wipe(x, sizeof(x));
+}
+
+/*
+ * The power form (see eval_pow512) at VEX width, two vectors (64 bytes)
+ * per row per step; inlined with a constant nrows.
+ */
+TGT_GFNI256 static inline __attribute__((always_inline)) void
+eval_pow256(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+    const uint8_t *const *rows, size_t nrows, size_t len, const uint8_t *pw)
+{
+	__m256i v0[EVAL_POW_ROWS], v1[EVAL_POW_ROWS], a0, a1, p;
+	size_t i, j, r;
+
+	for (i = 0; i + 64 <= len; i += 64) {
+#pragma GCC unroll 8
+		for (r = 0; r < nrows; r++) {
+			v0[r] = ld256(rows[r] + i);
+			v1[r] = ld256(rows[r] + i + 32);
+		}
+		for (j = 0; j < nout; j++) {
+			a0 = v0[0];
+			a1 = v1[0];
+#pragma GCC unroll 8
+			for (r = 1; r < nrows; r++) {
+				p = _mm256_set1_epi8(
+				    (char)pw[(r - 1) * 32 + j]);
+				a0 = _mm256_xor_si256(
+				    a0, _mm256_gf2p8mul_epi8(v0[r], p));
+				a1 = _mm256_xor_si256(
+				    a1, _mm256_gf2p8mul_epi8(v1[r], p));
+			}
+			st256(outs[j] + i, a0);
+			st256(outs[j] + i + 32, a1);
+		}
+	}
+	for (j = 0; i < len && j < nout; j++)
+		gf256_eval_tail(outs[j], rows, nrows, xs[j], i, len);
+}
+
+TGT_GFNI256 static void
+eval_multi_gfni256(uint8_t *const *outs, const uint8_t *xs, size_t nout,
+    const uint8_t *const *rows, size_t nrows, size_t len)
+{
+	uint8_t pw[(EVAL_POW_ROWS - 1) * 32];
+
+	if (nrows < 2 || nrows > 5 || nout > 32) {
+		eval_horner256(outs, xs, nout, rows, nrows, len);
+		return;
+	}
+	eval_powers256(pw, xs, nout, nrows);
+	/* A constant nrows per case; 16 ymm registers hold up to 5 rows. */
+	switch (nrows) {
+	case 2:
+		eval_pow256(outs, xs, nout, rows, 2, len, pw);
+		break;
+	case 3:
+		eval_pow256(outs, xs, nout, rows, 3, len, pw);
+		break;
+	case 4:
+		eval_pow256(outs, xs, nout, rows, 4, len, pw);
+		break;
+	default:
+		eval_pow256(outs, xs, nout, rows, 5, len, pw);
+		break;
+	}
+	kq_wipe(pw, (nrows - 1) * 32);
 }
 
 static void
@@ -715,6 +1015,8 @@ const struct gf256_kernel gf256_kernel_gfni512 = {
     .usable = usable_gfni512,
     .eval = eval_gfni512,
     .lincomb = lincomb_gfni512,
+    .lincomb_stream = lincomb_stream_gfni512,
+    .lincomb_diff = lincomb_diff_gfni512,
     .eval_multi = eval_multi_gfni512,
     .mul = mul_gfni512,
     .lagrange = lagrange_gfni512,

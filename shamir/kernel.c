@@ -2,8 +2,9 @@
  * keyquorum: choosing the GF(2^8) kernel at run time.
  *
  * The automatic choice is the first usable kernel of the list, fastest
- * first; CPUID is read through __builtin_cpu_supports, which also checks
- * that the OS saves the wide registers.  Nothing here touches secret data.
+ * first; what the CPU offers comes from glibc's record of it (KQ_CPU,
+ * common/cpu.h), which also checks that the OS saves the wide registers.
+ * Nothing here touches secret data.
  */
 #include "shamir/gf256.h"
 

@@ -32,14 +32,15 @@
 
 #include <immintrin.h>
 
+#include "common/cpu.h"
+
 #define TGT_AVX2 __attribute__((target("avx2")))
 
-/* __builtin_cpu_supports also checks that the OS saves the registers. */
+/* KQ_CPU (common/cpu.h) also checks that the OS saves the registers. */
 static int
 usable_avx2(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2");
+	return KQ_CPU(AVX2);
 }
 
 TGT_AVX2 static size_t
@@ -226,10 +227,7 @@ static const struct kq_codec_kernel codec_avx2 = {
 static int
 usable_vbmi(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vbmi");
+	return KQ_CPU(AVX512F) && KQ_CPU(AVX512BW) && KQ_CPU(AVX512_VBMI);
 }
 
 /*

@@ -12,9 +12,10 @@
 int kq_harden_process(void);
 
 /*
- * n bytes from the CSPRNG (OpenSSL's DRBG, seeded from getrandom(2)).
- * Draw in large blocks: the cost is per call.  KQ_OK or KQ_ERR_RANDOM (buf
- * wiped on failure).
+ * n bytes from the CSPRNG (src/common/rand.c): a per-thread ChaCha20 pool
+ * for small requests, AES-256-CTR with fast key erasure for large ones,
+ * every key from getrandom(2).  Draw in large blocks: the cost is per
+ * call.  KQ_OK or KQ_ERR_RANDOM (buf wiped on failure).
  */
 int kq_random(void *buf, size_t n);
 

@@ -242,6 +242,8 @@ test_roundtrip_long(void **state)
 {
 	(void)state;
 	split_roundtrip(100000, 3, 5);
+	/* past 4 MiB, combine writes with streaming stores */
+	split_roundtrip(4 * 1024 * 1024 + 33, 3, 5);
 	split_roundtrip(65536 + 7, 2, 7);
 	split_roundtrip(20000, 40, 45);
 	split_roundtrip(3000, 255, 255);
@@ -743,6 +745,93 @@ test_kernels_agree(void **state)
 	kbuf_free(kb);
 }
 
+/*
+ * eval_multi in every shape the kernels treat apart (the GFNI kernel's
+ * power form for 2..8 rows and up to 64 points, Horner's rule beyond),
+ * and lincomb_diff against lincomb then gf256_diff, for every kernel.
+ */
+static void
+kernel_compare_shapes(const struct gf256_kernel *k, struct kbuf *kb)
+{
+	static const size_t lens[] = {1, 63, 64, 65, 255, 256, 257, 1000, 4000};
+	static const size_t nouts[] = {1, 5, 64, 65};
+	uint8_t xs[65], *outs[65], *mem, d, want;
+	size_t li, ni, r, j, len, nout, at;
+
+	mem = malloc(65 * 4001);
+	assert_non_null(mem);
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		len = lens[li];
+		for (ni = 0; ni < sizeof(nouts) / sizeof(nouts[0]); ni++) {
+			nout = nouts[ni];
+			for (r = 1; r <= 9; r++) {
+				random_xs(xs, nout);
+				for (j = 0; j < nout; j++)
+					outs[j] = mem + j * 4001;
+				memset(mem, 0x5c, 65 * 4001);
+				k->eval_multi(outs, xs, nout, kb->rows, r, len);
+				for (j = 0; j < nout; j++) {
+					gf256_eval_portable(
+					    kb->ref, kb->rows, r, xs[j], len);
+					assert_memory_equal(
+					    outs[j], kb->ref, len);
+					assert_int_equal(outs[j][len], 0x5c);
+				}
+			}
+		}
+		if (k->lincomb_stream != NULL) {
+			/* out at every alignment to a cache line, and a guard */
+			for (at = 0; at < 64; at += 7) {
+				memset(mem, 0x5c, len + 128);
+				gf256_lincomb_portable(
+				    kb->ref, kb->rows, kb->w, 5, len);
+				k->lincomb_stream(
+				    mem + at, kb->rows, kb->w, 5, len);
+				assert_memory_equal(mem + at, kb->ref, len);
+				assert_int_equal(mem[at + len], 0x5c);
+				if (at > 0)
+					assert_int_equal(mem[at - 1], 0x5c);
+			}
+		}
+		if (k->lincomb_diff == NULL)
+			continue;
+		for (r = 1; r <= 9; r++) {
+			gf256_lincomb_portable(
+			    kb->ref, kb->rows, kb->w, r, len);
+			assert_int_equal(
+			    k->lincomb_diff(kb->ref, kb->rows, kb->w, r, len),
+			    0);
+			/* One flipped bit anywhere is seen, as gf256_diff sees it. */
+			memcpy(kb->out, kb->ref, len);
+			for (at = 0; at < len; at += 1 + len / 7) {
+				kb->ref[at] ^= (uint8_t)(1u << (at % 8));
+				d = k->lincomb_diff(
+				    kb->ref, kb->rows, kb->w, r, len);
+				want = gf256_diff(kb->out, kb->ref, len);
+				assert_int_not_equal(d, 0);
+				assert_int_equal(d, want);
+				kb->ref[at] ^= (uint8_t)(1u << (at % 8));
+			}
+		}
+	}
+	free(mem);
+}
+
+static void
+test_kernels_shapes(void **state)
+{
+	const struct gf256_kernel *const *ks;
+	struct kbuf *kb = kbuf_new();
+	size_t n, i;
+
+	(void)state;
+	ks = gf256_kernel_list(&n);
+	for (i = 0; i < n; i++)
+		if (ks[i]->usable())
+			kernel_compare_shapes(ks[i], kb);
+	kbuf_free(kb);
+}
+
 /* Split under one kernel, combine under every other: same secret. */
 static void
 test_kernels_split_combine_cross(void **state)
@@ -800,28 +889,40 @@ eval_multi_faulty(uint8_t *const *outs, const uint8_t *xs, size_t nout,
 	gf256_eval_multi_with(eval_faulty, outs, xs, nout, rows, nrows, len);
 }
 
+/*
+ * Every usable kernel's check (lincomb_diff or lincomb and gf256_diff)
+ * under an eval that corrupts one byte: split must notice and wipe.
+ */
 static void
 test_split_selfcheck_catches_fault(void **state)
 {
-	struct gf256_kernel bad = gf256_kernel_portable;
+	const struct gf256_kernel *const *ks;
+	struct gf256_kernel bad;
 	struct shareset ss;
 	uint8_t secret[100];
-	size_t i, j;
+	size_t i, j, k, nk;
 
 	(void)state;
-	bad.eval = eval_faulty;
-	bad.eval_multi = eval_multi_faulty;
+	ks = gf256_kernel_list(&nk);
 	rnd(secret, sizeof(secret));
 	shareset_new(&ss, 5, sizeof(secret));
-	gf256_kernel_force(&bad);
-	assert_int_equal(shamir_split(secret, sizeof(secret), 3, 5, ss.s),
-	    KQ_ERR_SHAMIR_SELFCHECK);
-	gf256_kernel_force(NULL);
-	for (i = 0; i < 5; i++)
-		for (j = 0; j <= sizeof(secret); j++)
-			assert_int_equal(ss.s[i][j], 0);
-	assert_int_equal(
-	    shamir_split(secret, sizeof(secret), 3, 5, ss.s), KQ_OK);
+	for (k = 0; k < nk; k++) {
+		if (!ks[k]->usable())
+			continue;
+		bad = *ks[k];
+		bad.eval = eval_faulty;
+		bad.eval_multi = eval_multi_faulty;
+		gf256_kernel_force(&bad);
+		assert_int_equal(
+		    shamir_split(secret, sizeof(secret), 3, 5, ss.s),
+		    KQ_ERR_SHAMIR_SELFCHECK);
+		gf256_kernel_force(NULL);
+		for (i = 0; i < 5; i++)
+			for (j = 0; j <= sizeof(secret); j++)
+				assert_int_equal(ss.s[i][j], 0);
+		assert_int_equal(
+		    shamir_split(secret, sizeof(secret), 3, 5, ss.s), KQ_OK);
+	}
 	shareset_free(&ss);
 }
 
@@ -878,6 +979,7 @@ main(void)
 	    cmocka_unit_test(test_gf256_scalar),
 	    cmocka_unit_test(test_kernel_portable_reference),
 	    cmocka_unit_test(test_kernels_agree),
+	    cmocka_unit_test(test_kernels_shapes),
 	    cmocka_unit_test(test_kernels_split_combine_cross),
 	    cmocka_unit_test(test_split_selfcheck_catches_fault),
 	    cmocka_unit_test(test_kernel_select),
