@@ -1,11 +1,13 @@
 # keyquorum: one non-recursive Makefile.  Each directory contributes a
 # module.mk fragment that appends to the variables below; nothing recurses.
 #
-#   make                 build build/keyquorum (or build-san/ with SANITIZE)
+#   make                 build build/keyquorum, the front that runs the offline
+#                        verbs, and build/keyquorum-full, every verb (or
+#                        build-san/ with SANITIZE; see src/module.mk)
 #   make check           install missing packages (as root), build, run every test
 #   make demo            install missing packages, build, run the demonstration
 #   make bench           benchmarks side by side with the peers
-#   make install         PREFIX, DESTDIR, BINDIR, MANDIR, UDEVRULESDIR
+#   make install         PREFIX, DESTDIR, BINDIR, LIBEXECDIR, MANDIR, UDEVRULESDIR
 #
 #   WERROR=1             warnings are errors (CI)
 #   SANITIZE=address,undefined   sanitizer build in build-san/
@@ -14,6 +16,8 @@ VERSION := 0.1.0
 
 PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
+LIBEXECDIR   ?= $(PREFIX)/libexec
+PKGLIBEXECDIR ?= $(LIBEXECDIR)/keyquorum
 MANDIR       ?= $(PREFIX)/share/man
 DATADIR      ?= $(PREFIX)/share
 UDEVRULESDIR ?= /lib/udev/rules.d
@@ -112,6 +116,8 @@ MAN5 := $(wildcard docs/*.5)
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	$(INSTALL) -m 0755 $(B)/keyquorum $(DESTDIR)$(BINDIR)/keyquorum
+	$(INSTALL) -d $(DESTDIR)$(PKGLIBEXECDIR)
+	$(INSTALL) -m 0755 $(B)/keyquorum-full $(DESTDIR)$(PKGLIBEXECDIR)/keyquorum-full
 	$(if $(MAN1),$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
@@ -121,6 +127,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/keyquorum
+	rm -f $(DESTDIR)$(PKGLIBEXECDIR)/keyquorum-full
+	-rmdir $(DESTDIR)$(PKGLIBEXECDIR) 2>/dev/null
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-keyquorum.rules
@@ -135,3 +143,11 @@ format:
 format-check:
 	@bad=$$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep -o '^[^:]*\.[ch]' | sort -u); \
 	if [ -n "$$bad" ]; then echo "not formatted: $$bad"; exit 1; fi
+
+# The whole suite under valgrind memcheck (issue 6): every unit test binary
+# and every keyquorum an integration script runs (tests/valgrind-run,
+# tests/lib.sh).  Needs a build without SANITIZE.
+.PHONY: check-valgrind
+check-valgrind: deps
+	@$(MAKE) --no-print-directory all tests
+	@B=$(B) ./tests/run --valgrind

@@ -121,4 +121,11 @@ int cli_decode(enum cli_fmt f, const uint8_t *in, size_t inlen, uint8_t **out,
 int cli_write_encoded(
     int fd, enum cli_fmt f, const uint8_t *p, size_t n, int nl);
 
+/*
+ * The same for count items of n bytes each, the ith at p + i * n, each
+ * followed by a newline; one secure buffer serves them all.
+ */
+int cli_write_encoded_lines(
+    int fd, enum cli_fmt f, const uint8_t *p, size_t n, size_t count);
+
 #endif

@@ -91,30 +91,60 @@ cli_decode(enum cli_fmt f, const uint8_t *in, size_t inlen, uint8_t **out,
 	return KQ_OK;
 }
 
-int
-cli_write_encoded(int fd, enum cli_fmt f, const uint8_t *p, size_t n, int nl)
+/* Encode items [0, count) of p into txt (of cap + 1 bytes) and write them. */
+static int
+write_items(int fd, enum cli_fmt f, char *txt, size_t cap, const uint8_t *p,
+    size_t n, size_t count, int nl)
+{
+	size_t i, len;
+	int r = KQ_OK;
+
+	for (i = 0; i < count && r == KQ_OK; i++) {
+		r = f == CLI_FMT_HEX
+		    ? kq_hex_encode(txt, cap, p + i * n, n)
+		    : kq_b64_encode(txt, cap, p + i * n, n, KQ_B64_PADDED);
+		if (r != KQ_OK)
+			break;
+		len = strlen(txt);
+		if (nl)
+			txt[len++] = '\n';
+		r = kq_write_all(fd, txt, len);
+	}
+	return r;
+}
+
+static int
+write_encoded(
+    int fd, enum cli_fmt f, const uint8_t *p, size_t n, size_t count, int nl)
 {
 	char *txt = NULL;
-	size_t cap, len;
-	int r;
+	size_t cap, i;
+	int r = KQ_OK;
 
 	if (f == CLI_FMT_RAW) {
-		if ((r = kq_write_all(fd, p, n)) == KQ_OK && nl)
-			r = kq_write_all(fd, "\n", 1);
+		for (i = 0; i < count && r == KQ_OK; i++)
+			if ((r = kq_write_all(fd, p + i * n, n)) == KQ_OK && nl)
+				r = kq_write_all(fd, "\n", 1);
 		return r;
 	}
 	cap = f == CLI_FMT_HEX ? kq_hex_encoded_size(n)
 	                       : kq_b64_encoded_size(n, KQ_B64_PADDED);
 	if ((txt = kq_secalloc(cap + 1)) == NULL)
 		return KQ_ERR_NOMEM;
-	r = f == CLI_FMT_HEX ? kq_hex_encode(txt, cap, p, n)
-	                     : kq_b64_encode(txt, cap, p, n, KQ_B64_PADDED);
-	if (r == KQ_OK) {
-		len = strlen(txt);
-		if (nl)
-			txt[len++] = '\n';
-		r = kq_write_all(fd, txt, len);
-	}
+	r = write_items(fd, f, txt, cap, p, n, count, nl);
 	kq_secfree(txt);
 	return r;
+}
+
+int
+cli_write_encoded(int fd, enum cli_fmt f, const uint8_t *p, size_t n, int nl)
+{
+	return write_encoded(fd, f, p, n, 1, nl);
+}
+
+int
+cli_write_encoded_lines(
+    int fd, enum cli_fmt f, const uint8_t *p, size_t n, size_t count)
+{
+	return write_encoded(fd, f, p, n, count, 1);
 }

@@ -44,7 +44,8 @@ cmd_split(int argc, char **argv)
 	enum cli_fmt in = CLI_FMT_RAW, out = CLI_FMT_BASE64;
 	unsigned threshold = 0, parts = 0, i;
 	struct kq_sbuf *text = NULL;
-	uint8_t *secret = NULL, **shares = NULL;
+	uint8_t *secret = NULL, *mem = NULL, **shares = NULL;
+	const uint8_t *sec;
 	size_t len = 0;
 	int c, r, ret = KQ_EXIT_ERROR;
 
@@ -109,47 +110,48 @@ cmd_split(int argc, char **argv)
 		ret = cli_fail(verb, KQ_ERR_SHAMIR_EMPTY_SECRET, NULL);
 		goto out;
 	}
-	if ((r = cli_decode(in, kq_sbuf_ptr(text), kq_sbuf_len(text), &secret,
-	         &len)) != KQ_OK) {
-		ret = cli_fail(verb,
-		    r == KQ_ERR_EMPTY ? KQ_ERR_SHAMIR_EMPTY_SECRET : r,
-		    "the secret");
-		goto out;
+	/* Raw input is the secret as read: no second copy. */
+	if (in == CLI_FMT_RAW) {
+		sec = kq_sbuf_ptr(text);
+		len = kq_sbuf_len(text);
+	} else {
+		if ((r = cli_decode(in, kq_sbuf_ptr(text), kq_sbuf_len(text),
+		         &secret, &len)) != KQ_OK) {
+			ret = cli_fail(verb,
+			    r == KQ_ERR_EMPTY ? KQ_ERR_SHAMIR_EMPTY_SECRET : r,
+			    "the secret");
+			goto out;
+		}
+		kq_sbuf_free(text);
+		text = NULL;
+		sec = secret;
 	}
-	kq_sbuf_free(text);
-	text = NULL;
 
-	if ((shares = calloc(parts, sizeof(*shares))) == NULL) {
+	/* One allocation for every share, each len + 1 bytes (x last). */
+	if ((shares = calloc(parts, sizeof(*shares))) == NULL ||
+	    (mem = kq_secalloc((size_t)parts * (len + 1))) == NULL) {
 		ret = cli_fail(verb, KQ_ERR_NOMEM, NULL);
 		goto out;
 	}
-	for (i = 0; i < parts; i++) {
-		if ((shares[i] = kq_secalloc(len + 1)) == NULL) {
-			ret = cli_fail(verb, KQ_ERR_NOMEM, NULL);
-			goto out;
-		}
-	}
-	if ((r = shamir_split(secret, len, threshold, parts, shares)) !=
-	    KQ_OK) {
+	for (i = 0; i < parts; i++)
+		shares[i] = mem + (size_t)i * (len + 1);
+	if ((r = shamir_split(sec, len, threshold, parts, shares)) != KQ_OK) {
 		ret = cli_fail(verb, r, NULL);
 		goto out;
 	}
 	kq_secfree(secret);
 	secret = NULL;
-	for (i = 0; i < parts; i++) {
-		if ((r = cli_write_encoded(
-		         STDOUT_FILENO, out, shares[i], len + 1, 1)) != KQ_OK) {
-			ret = cli_fail(verb, r, "standard output");
-			goto out;
-		}
+	kq_sbuf_free(text);
+	text = NULL;
+	if ((r = cli_write_encoded_lines(
+	         STDOUT_FILENO, out, mem, len + 1, parts)) != KQ_OK) {
+		ret = cli_fail(verb, r, "standard output");
+		goto out;
 	}
 	ret = KQ_EXIT_OK;
 out:
-	if (shares != NULL) {
-		for (i = 0; i < parts; i++)
-			kq_secfree(shares[i]);
-		free(shares);
-	}
+	kq_secfree(mem);
+	free(shares);
 	kq_secfree(secret);
 	kq_sbuf_free(text);
 	return ret;

@@ -6,6 +6,7 @@
 # It needs nothing but bash: bash-completion's helpers are used when they
 # are loaded, plain COMP_WORDS otherwise.
 
+# The verbs of src/verbs.def, in its order (tests/integration/front.sh).
 _keyquorum_verbs='split combine decode-root audit tokens token encrypt
 	decrypt custody ceremony envelope'
 

@@ -30,7 +30,9 @@ pin_needles() {
 }
 
 # under_gdb OUT ARGS...: run keyquorum ARGS under gdb, core at exit_group
-# in $T/core (the arguments have no spaces).
+# in $T/core (the arguments have no spaces).  $KQ is the front: it execs
+# keyquorum-full, and gdb follows the exec, so the core is of the process
+# that held the shares (memscan.py --image checks it).
 under_gdb() {
 	local out=$1
 	shift
@@ -49,7 +51,7 @@ for k in $(vsim_state unseal_keys); do i=$((i + 1)); needles+=("share$i=$k"); do
 [ $i = 3 ] && t_ok "Vault received 3 shares" || t_fail "Vault received 3 shares" "$i"
 # shellcheck disable=SC2207
 needles+=($(pin_needles alice dave erin))
-if [ -s "$T/core" ] && [ $i = 3 ] && python3 "$TOP/tests/memscan.py" "$T/core" "${needles[@]}" >"$T/scan.report"; then
+if [ -s "$T/core" ] && [ $i = 3 ] && python3 "$TOP/tests/memscan.py" --image keyquorum-full "$T/core" "${needles[@]}" >"$T/scan.report"; then
 	t_ok "unseal: no share or PIN in memory at exit"
 else
 	t_fail "unseal: secrets found in memory at exit" "$(cat "$T/scan.report" 2>/dev/null; tail -3 "$T/gdb.log")"
@@ -69,7 +71,7 @@ i=0
 for k in $(vsim_state generate_root_keys); do i=$((i + 1)); needles+=("share$i=$k"); done
 # shellcheck disable=SC2207
 needles+=($(pin_needles bob carol dave))
-if [ -s "$T/core" ] && [ $i = 3 ] && python3 "$TOP/tests/memscan.py" "$T/core" "${needles[@]}" >"$T/scan.report"; then
+if [ -s "$T/core" ] && [ $i = 3 ] && python3 "$TOP/tests/memscan.py" --image keyquorum-full "$T/core" "${needles[@]}" >"$T/scan.report"; then
 	t_ok "generate-root: no share, PIN or token in memory at exit"
 else
 	t_fail "generate-root: secrets found in memory at exit" "$(cat "$T/scan.report" 2>/dev/null)"

@@ -53,7 +53,8 @@ scan() {
 		t_fail "$name: core dumped at exit" "$(tail -5 "$T/gdb.log")"
 		return
 	fi
-	if python3 "$TOP/tests/memscan.py" "$T/core" "${needles[@]}" >"$T/scan.report"; then
+	# $KQ (the front) execs keyquorum-full; gdb follows the exec.
+	if python3 "$TOP/tests/memscan.py" --image keyquorum-full "$T/core" "${needles[@]}" >"$T/scan.report"; then
 		t_ok "$name: no plaintext in memory at exit"
 	else
 		t_fail "$name: plaintext found in memory at exit" "$(cat "$T/scan.report")"
