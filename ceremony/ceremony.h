@@ -763,8 +763,11 @@ struct envelope_src {
  * set) and give it to out; then read in to its end in chunks of
  * info->chunk_size, each pushed with the header's SHA-256 as associated
  * data, the last one tagged final (a final chunk always holds fewer than
- * chunk_size bytes, possibly none).  Memory: two chunks, whatever the
- * size.  *n_in (may be NULL) gets the plaintext length.  KQ_OK, KQ_ERR_IO,
+ * chunk_size bytes, possibly none).  Memory: bounded (about 8 MiB of
+ * batches, plaintext in secure memory), whatever the size.  A body larger
+ * than one batch is read by a helper thread and written by another: out
+ * is then called on that writer thread, one call at a time and in order.
+ * *n_in (may be NULL) gets the plaintext length.  KQ_OK, KQ_ERR_IO,
  * KQ_ERR_NOMEM, KQ_ERR_INVALID, or out's code.
  */
 int envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
@@ -777,7 +780,9 @@ int envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
  * KQ_ERR_INTEGRITY (a chunk fails: detail names it), KQ_ERR_ENVELOPE_
  * TRUNCATED (no final chunk), KQ_ERR_FORMAT (bytes after the final chunk),
  * KQ_ERR_IO, or out's code.  Callers that must not publish unverified
- * bytes write to a file that becomes visible only after KQ_OK.
+ * bytes write to a file that becomes visible only after KQ_OK.  Memory
+ * and threads as envelope_stream_seal (out on the writer thread for a
+ * body larger than one batch).
  */
 int envelope_stream_open(const uint8_t *key, const struct envelope_info *info,
     const uint8_t *hdr, size_t hdr_len, struct envelope_src *in,

@@ -3,18 +3,24 @@
  * header codec and the streamed body, libsodium's secretstream
  * (XChaCha20-Poly1305) in fixed-size chunks, every chunk bound to the
  * SHA-256 of the whole header.  No HSM here: ceremony/envelope.c wraps the
- * data key.  Memory is bounded by two chunks whatever the envelope's size.
+ * data key.  Memory is bounded by four batches of chunks whatever the
+ * envelope's size (the pipeline below).
  */
 #include "ceremony/ceremony.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ceremony/cer_int.h"
+#include "ceremony/envelope_ss.h"
 #include "common/err.h"
 #include "common/secmem.h"
 
@@ -312,27 +318,343 @@ envelope_header_read(
 	return KQ_OK;
 }
 
+/*
+ * The body's pipeline.  Up to three threads hand batches of whole chunks
+ * along two rings of PIPE_DEPTH slots: a reader fills the input slots from
+ * the source, the caller's thread runs secretstream from an input slot
+ * into the output slot of the same index, and a writer gives the output
+ * slots to out.  Reading, the crypto and writing overlap; memory is
+ * 2 * PIPE_DEPTH batches whatever the envelope's size.  Plaintext slots
+ * (seal's input, open's output) are secure memory, wiped when freed; the
+ * reader reads straight into them, so no plaintext is copied elsewhere.
+ * A body that fits in one batch runs in the caller's thread alone.  The
+ * helper threads block signals: SIGINT/SIGTERM reach the caller's thread
+ * as before, and out sees them.
+ */
+#define PIPE_BATCH (2u * 1024 * 1024) /* plaintext bytes per batch */
+#define PIPE_DEPTH 2
+
+struct pipe_slot {
+	uint8_t *p;
+	size_t len;
+	int eof; /* input: the source ended here; output: the last batch */
+	int full; /* waiting for the next stage */
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop, err; /* err: the first failure */
+	int threads; /* 1: reader and writer threads; 0 or -1: none */
+	int depth; /* slots in use: PIPE_DEPTH, or 1 without threads */
+	int started; /* pipe_start ran: pipe_finish must too */
+	struct pipe_slot in[PIPE_DEPTH], out[PIPE_DEPTH];
+	size_t in_cap, out_cap;
+	int in_secure, out_secure;
+	struct envelope_src *src;
+	envelope_out_cb *cb;
+	void *arg;
+	pthread_t rt, wt;
+	int have_rt, have_wt;
+};
+
+static uint8_t *
+pipe_alloc(size_t n, int secure)
+{
+	return secure ? kq_secalloc(n) : malloc(n);
+}
+
+static void
+pipe_release(uint8_t *p, int secure)
+{
+	if (secure)
+		kq_secfree(p);
+	else
+		free(p);
+}
+
+/* Record the first failure and wake every stage.  Under mu. */
+static void
+pipe_fail_locked(struct pipe *pp, int r)
+{
+	if (!pp->stop)
+		pp->err = r;
+	pp->stop = 1;
+	pthread_cond_broadcast(&pp->cv);
+}
+
+/* The source into slot s: KQ_OK, or the read's error. */
+static int
+pipe_fill(struct pipe *pp, struct pipe_slot *s)
+{
+	size_t got = 0;
+	int r;
+
+	r = src_read(pp->src, s->p, pp->in_cap, &got);
+	s->len = got;
+	s->eof = got < pp->in_cap;
+	return r;
+}
+
+static void *
+pipe_reader(void *v)
+{
+	struct pipe *pp = v;
+	struct pipe_slot *s;
+	size_t i;
+	int r, eof;
+
+	for (i = 0;; i++) {
+		s = &pp->in[i % PIPE_DEPTH];
+		pthread_mutex_lock(&pp->mu);
+		while (s->full && !pp->stop)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		eof = pp->stop;
+		pthread_mutex_unlock(&pp->mu);
+		if (eof)
+			break;
+		r = pipe_fill(pp, s);
+		eof = s->eof;
+		pthread_mutex_lock(&pp->mu);
+		if (r != KQ_OK)
+			pipe_fail_locked(pp, r); /* the slot stays empty */
+		else
+			s->full = 1;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+		if (r != KQ_OK || eof)
+			break;
+	}
+	return NULL;
+}
+
+static void *
+pipe_writer(void *v)
+{
+	struct pipe *pp = v;
+	struct pipe_slot *s;
+	size_t i;
+	int r, last;
+
+	for (i = 0;; i++) {
+		s = &pp->out[i % PIPE_DEPTH];
+		pthread_mutex_lock(&pp->mu);
+		while (!s->full && !pp->stop)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		last = pp->stop;
+		pthread_mutex_unlock(&pp->mu);
+		if (last)
+			break;
+		r = s->len > 0 ? pp->cb(pp->arg, s->p, s->len) : KQ_OK;
+		last = s->eof;
+		pthread_mutex_lock(&pp->mu);
+		if (r != KQ_OK)
+			pipe_fail_locked(pp, r);
+		s->full = 0;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+		if (r != KQ_OK || last)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Set up the rings; with threads, start the reader and the writer with
+ * every signal blocked.  KQ_OK or KQ_ERR_NOMEM.
+ */
+static int
+pipe_start(struct pipe *pp, int threads)
+{
+	sigset_t all, old;
+	int i;
+
+	pp->started = 1;
+	pp->depth = threads ? PIPE_DEPTH : 1;
+	for (i = 0; i < pp->depth; i++) {
+		if ((pp->in[i].p = pipe_alloc(pp->in_cap, pp->in_secure)) ==
+		        NULL ||
+		    (pp->out[i].p = pipe_alloc(pp->out_cap, pp->out_secure)) ==
+		        NULL)
+			return KQ_ERR_NOMEM;
+	}
+	if (pthread_mutex_init(&pp->mu, NULL) != 0)
+		return KQ_ERR_NOMEM;
+	if (pthread_cond_init(&pp->cv, NULL) != 0) {
+		pthread_mutex_destroy(&pp->mu);
+		return KQ_ERR_NOMEM;
+	}
+	pp->threads = -1; /* mu and cv exist */
+	if (!threads)
+		return KQ_OK;
+	pp->threads = 1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pp->have_rt = pthread_create(&pp->rt, NULL, pipe_reader, pp) == 0;
+	pp->have_wt =
+	    pp->have_rt && pthread_create(&pp->wt, NULL, pipe_writer, pp) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pp->have_wt ? KQ_OK : KQ_ERR_NOMEM;
+}
+
+/* The caller's stage: the input slot of batch i, or NULL (pp->err). */
+static struct pipe_slot *
+pipe_in_get(struct pipe *pp, size_t i)
+{
+	struct pipe_slot *s = &pp->in[i % (size_t)pp->depth];
+	int r;
+
+	if (pp->threads <= 0) {
+		if ((r = pipe_fill(pp, s)) != KQ_OK) {
+			pp->err = r;
+			return NULL;
+		}
+		return s;
+	}
+	pthread_mutex_lock(&pp->mu);
+	while (!s->full && !pp->stop)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	/* A slot the reader filled before it failed is still good. */
+	if (!s->full)
+		s = NULL;
+	pthread_mutex_unlock(&pp->mu);
+	return s;
+}
+
+static void
+pipe_in_done(struct pipe *pp, struct pipe_slot *s)
+{
+	if (pp->threads <= 0)
+		return;
+	pthread_mutex_lock(&pp->mu);
+	s->full = 0;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/* The output slot of batch i once the writer is done with it, or NULL. */
+static struct pipe_slot *
+pipe_out_get(struct pipe *pp, size_t i)
+{
+	struct pipe_slot *s = &pp->out[i % (size_t)pp->depth];
+
+	if (pp->threads <= 0)
+		return s;
+	pthread_mutex_lock(&pp->mu);
+	while (s->full && !pp->stop)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	if (pp->stop)
+		s = NULL;
+	pthread_mutex_unlock(&pp->mu);
+	return s;
+}
+
+/* Hand the output slot on (last: nothing follows).  KQ_OK or a failure. */
+static int
+pipe_out_put(struct pipe *pp, struct pipe_slot *s, size_t len, int last)
+{
+	int r = KQ_OK;
+
+	s->len = len;
+	s->eof = last;
+	if (pp->threads <= 0)
+		return len > 0 ? pp->cb(pp->arg, s->p, len) : KQ_OK;
+	pthread_mutex_lock(&pp->mu);
+	if (pp->stop)
+		r = pp->err;
+	s->full = 1;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	return r;
+}
+
+/*
+ * Stop (r != KQ_OK: at once; KQ_OK: once the writer has written the last
+ * batch), join, free.  Returns r, or the first failure of a stage.
+ */
+static int
+pipe_finish(struct pipe *pp, int r)
+{
+	int i;
+
+	if (pp->threads != 0) {
+		pthread_mutex_lock(&pp->mu);
+		if (r != KQ_OK)
+			pipe_fail_locked(pp, r);
+		pthread_mutex_unlock(&pp->mu);
+		if (pp->have_wt)
+			pthread_join(pp->wt, NULL);
+		if (pp->have_rt) {
+			/* The reader may wait for a slot no one frees. */
+			pthread_mutex_lock(&pp->mu);
+			pipe_fail_locked(pp, r);
+			pthread_mutex_unlock(&pp->mu);
+			pthread_join(pp->rt, NULL);
+		}
+		if (r == KQ_OK && pp->err != KQ_OK)
+			r = pp->err;
+		pthread_cond_destroy(&pp->cv);
+		pthread_mutex_destroy(&pp->mu);
+	}
+	for (i = 0; i < pp->depth; i++) {
+		pipe_release(pp->in[i].p, pp->in_secure);
+		pipe_release(pp->out[i].p, pp->out_secure);
+	}
+	return r;
+}
+
+/*
+ * Chunks per batch, and whether the body needs more than one batch
+ * (then the helper threads run): from what is left of the source when
+ * its size is known (a buffer or a regular file), unit bytes a chunk.
+ */
+static size_t
+pipe_batch(const struct envelope_src *in, size_t cs, size_t unit, int *many)
+{
+	size_t k = PIPE_BATCH / cs > 0 ? PIPE_BATCH / cs : 1;
+	uint64_t left = UINT64_MAX;
+	struct stat st;
+	off_t pos;
+
+	if (in->fd < 0) {
+		left = in->len - in->off;
+	} else if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (pos = lseek(in->fd, 0, SEEK_CUR)) >= 0) {
+		left = st.st_size > pos ? (uint64_t)(st.st_size - pos) : 0;
+		(void)posix_fadvise(in->fd, pos, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	/* One more chunk than whole ones: a final chunk, or a byte more. */
+	if (left / unit + 1 < k) {
+		k = (size_t)(left / unit) + 1;
+		*many = 0;
+	} else {
+		*many = left == UINT64_MAX || left / unit + 1 > k;
+	}
+	return k;
+}
+
 int
 envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
     struct envelope_src *in, envelope_out_cb *out, void *arg, uint64_t *n_in)
 {
 	crypto_secretstream_xchacha20poly1305_state *st = NULL;
 	uint8_t hdr[ENVELOPE_HEADER_MAX], ad[32];
-	uint8_t *pt = NULL, *ct = NULL;
-	size_t hl, got, cs = info->chunk_size;
-	unsigned long long clen;
+	struct envelope_ss *ss = NULL;
+	struct pipe pp;
+	struct pipe_slot *ps, *po;
+	size_t hl, off, o, n, k, cs = info->chunk_size;
 	uint64_t total = 0;
 	unsigned char tag;
-	int r;
+	size_t i;
+	int r, many;
 
+	memset(&pp, 0, sizeof(pp));
 	if (cs < ENVELOPE_CHUNK_MIN || cs > ENVELOPE_CHUNK_MAX)
 		return KQ_ERR_INVALID;
-	if ((st = kq_secalloc(sizeof(*st))) == NULL ||
-	    (pt = kq_secalloc(cs)) == NULL ||
-	    (ct = malloc(cs + ENVELOPE_ABYTES)) == NULL) {
-		r = KQ_ERR_NOMEM;
+	if ((st = kq_secalloc(sizeof(*st))) == NULL)
+		return KQ_ERR_NOMEM;
+	if ((r = envelope_ss_new(&ss, 1, 0)) != KQ_OK)
 		goto out;
-	}
 	crypto_secretstream_xchacha20poly1305_init_push(
 	    st, info->ss_header, key);
 	if ((r = envelope_header_encode(info, hdr, sizeof(hdr), &hl)) != KQ_OK)
@@ -340,29 +662,111 @@ envelope_stream_seal(const uint8_t *key, struct envelope_info *info,
 	body_ad(hdr, hl, ad);
 	if ((r = out(arg, hdr, hl)) != KQ_OK)
 		goto out;
-	for (;;) {
-		if ((r = src_read(in, pt, cs, &got)) != KQ_OK)
+	k = pipe_batch(in, cs, cs, &many);
+	pp.in_cap = k * cs;
+	pp.out_cap = k * (cs + ENVELOPE_ABYTES);
+	pp.in_secure = 1; /* plaintext */
+	pp.src = in;
+	pp.cb = out;
+	pp.arg = arg;
+	if ((r = pipe_start(&pp, many)) != KQ_OK)
+		goto out;
+	for (i = 0;; i++) {
+		if ((ps = pipe_in_get(&pp, i)) == NULL ||
+		    (po = pipe_out_get(&pp, i)) == NULL) {
+			r = pp.err;
 			goto out;
-		total += got;
-		tag = got == cs
-		    ? 0
-		    : crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-		/* pt is overwritten by the next chunk and wiped when freed. */
-		crypto_secretstream_xchacha20poly1305_push(
-		    st, ct, &clen, pt, got, ad, sizeof(ad), tag);
-		if ((r = out(arg, ct, (size_t)clen)) != KQ_OK)
+		}
+		/*
+		 * Whole chunks; a batch that is not the source's last holds
+		 * whole chunks only.  The last chunk of the last batch is
+		 * the final one, shorter than cs (possibly empty).
+		 */
+		tag = 0;
+		for (off = 0, o = 0; off < ps->len || ps->eof;) {
+			n = ps->len - off < cs ? ps->len - off : cs;
+			tag = n == cs
+			    ? 0
+			    : crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+			r = envelope_ss_push(ss, st, po->p + o, ps->p + off, n,
+			    ad, sizeof(ad), tag);
+			if (r != KQ_OK) {
+				pipe_in_done(&pp, ps);
+				goto out;
+			}
+			o += n + ENVELOPE_ABYTES;
+			off += n;
+			if (tag != 0)
+				break;
+		}
+		total += ps->len;
+		pipe_in_done(&pp, ps);
+		if ((r = pipe_out_put(&pp, po, o, tag != 0)) != KQ_OK)
 			goto out;
 		if (tag != 0)
 			break;
 	}
-	if (n_in != NULL)
-		*n_in = total;
 	r = KQ_OK;
 out:
+	if (pp.started)
+		r = pipe_finish(&pp, r);
+	if (r == KQ_OK && n_in != NULL)
+		*n_in = total;
+	envelope_ss_free(ss);
 	kq_secfree(st);
-	kq_secfree(pt);
-	free(ct);
 	return r;
+}
+
+/* Open one batch of ciphertext into pt.  KQ_OK or a failure (detail). */
+static int
+open_batch(struct envelope_ss *ss,
+    crypto_secretstream_xchacha20poly1305_state *st, const struct pipe_slot *ps,
+    uint8_t *pt, size_t *pt_len, size_t full, const uint8_t ad[32],
+    size_t hdr_len, uint64_t *chunk, int *final, char *detail)
+{
+	unsigned char tag;
+	size_t off, n, o = 0;
+
+	for (off = 0; off < ps->len;) {
+		if (*final) {
+			cer_detail(
+			    detail, "bytes follow the envelope's final chunk");
+			return KQ_ERR_FORMAT;
+		}
+		++*chunk;
+		n = ps->len - off < full ? ps->len - off : full;
+		if (n < ENVELOPE_ABYTES ||
+		    envelope_ss_pull(ss, st, pt + o, &tag, ps->p + off, n, ad,
+		        32) != KQ_OK) {
+			cer_detail(detail,
+			    "chunk %llu (at byte %llu) fails authentication: "
+			    "the envelope was altered, truncated, or its "
+			    "header changed",
+			    (unsigned long long)*chunk,
+			    (unsigned long long)(hdr_len +
+			        (*chunk - 1) * full));
+			return KQ_ERR_INTEGRITY;
+		}
+		if ((tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) !=
+		    (n < full)) {
+			cer_detail(detail,
+			    "chunk %llu has the wrong framing for its size",
+			    (unsigned long long)*chunk);
+			return KQ_ERR_FORMAT;
+		}
+		o += n - ENVELOPE_ABYTES;
+		off += n;
+		*final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+	}
+	if (!*final && ps->eof) {
+		cer_detail(detail,
+		    "the envelope ends after chunk %llu without its final "
+		    "chunk: truncated",
+		    (unsigned long long)*chunk);
+		return KQ_ERR_ENVELOPE_TRUNCATED;
+	}
+	*pt_len = o;
+	return KQ_OK;
 }
 
 int
@@ -371,19 +775,22 @@ envelope_stream_open(const uint8_t *key, const struct envelope_info *info,
     envelope_out_cb *out, void *arg, uint64_t *n_out, char *detail)
 {
 	crypto_secretstream_xchacha20poly1305_state *st = NULL;
-	uint8_t ad[32], extra;
-	uint8_t *pt = NULL, *ct = NULL;
-	size_t got, cs = info->chunk_size, full = cs + ENVELOPE_ABYTES;
-	unsigned long long plen;
+	struct envelope_ss *ss = NULL;
+	uint8_t ad[32];
+	struct pipe pp;
+	struct pipe_slot *ps, *pt;
+	size_t k, plen, cs = info->chunk_size, full = cs + ENVELOPE_ABYTES;
 	uint64_t total = 0, chunk = 0;
-	unsigned char tag;
-	int r;
+	size_t i;
+	int r, many, final = 0;
 
-	if ((st = kq_secalloc(sizeof(*st))) == NULL ||
-	    (pt = kq_secalloc(cs)) == NULL || (ct = malloc(full)) == NULL) {
-		r = KQ_ERR_NOMEM;
+	memset(&pp, 0, sizeof(pp));
+	if (cs < ENVELOPE_CHUNK_MIN || cs > ENVELOPE_CHUNK_MAX)
+		return KQ_ERR_INVALID;
+	if ((st = kq_secalloc(sizeof(*st))) == NULL)
+		return KQ_ERR_NOMEM;
+	if ((r = envelope_ss_new(&ss, 0, 0)) != KQ_OK)
 		goto out;
-	}
 	if (crypto_secretstream_xchacha20poly1305_init_pull(
 	        st, info->ss_header, key) != 0) {
 		cer_detail(detail, "the envelope's stream header is invalid");
@@ -391,58 +798,40 @@ envelope_stream_open(const uint8_t *key, const struct envelope_info *info,
 		goto out;
 	}
 	body_ad(hdr, hdr_len, ad);
-	for (;;) {
-		chunk++;
-		if ((r = src_read(in, ct, full, &got)) != KQ_OK)
-			goto out;
-		if (got == 0) {
-			cer_detail(detail,
-			    "the envelope ends after chunk %llu without its "
-			    "final chunk: truncated",
-			    (unsigned long long)(chunk - 1));
-			r = KQ_ERR_ENVELOPE_TRUNCATED;
-			goto out;
-		}
-		if (got < ENVELOPE_ABYTES ||
-		    crypto_secretstream_xchacha20poly1305_pull(
-		        st, pt, &plen, &tag, ct, got, ad, sizeof(ad)) != 0) {
-			cer_detail(detail,
-			    "chunk %llu (at byte %llu) fails authentication: "
-			    "the envelope was altered, truncated, or its "
-			    "header changed",
-			    (unsigned long long)chunk,
-			    (unsigned long long)(hdr_len + (chunk - 1) * full));
-			r = KQ_ERR_INTEGRITY;
+	k = pipe_batch(in, cs, full, &many);
+	pp.in_cap = k * full;
+	pp.out_cap = k * cs;
+	pp.out_secure = 1; /* plaintext */
+	pp.src = in;
+	pp.cb = out;
+	pp.arg = arg;
+	if ((r = pipe_start(&pp, many)) != KQ_OK)
+		goto out;
+	for (i = 0;; i++) {
+		if ((ps = pipe_in_get(&pp, i)) == NULL ||
+		    (pt = pipe_out_get(&pp, i)) == NULL) {
+			r = pp.err;
 			goto out;
 		}
-		if ((tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) !=
-		    (got < full)) {
-			cer_detail(detail,
-			    "chunk %llu has the wrong framing for its size",
-			    (unsigned long long)chunk);
-			r = KQ_ERR_FORMAT;
-			goto out;
-		}
-		r = out(arg, pt, (size_t)plen); /* pt wiped when freed */
+		/* Every chunk is verified before its batch goes to out. */
+		r = open_batch(ss, st, ps, pt->p, &plen, full, ad, hdr_len,
+		    &chunk, &final, detail);
+		pipe_in_done(&pp, ps);
 		if (r != KQ_OK)
 			goto out;
 		total += plen;
-		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
+		if ((r = pipe_out_put(&pp, pt, plen, final)) != KQ_OK)
+			goto out;
+		if (final)
 			break;
 	}
-	if ((r = src_read(in, &extra, 1, &got)) != KQ_OK)
-		goto out;
-	if (got != 0) {
-		cer_detail(detail, "bytes follow the envelope's final chunk");
-		r = KQ_ERR_FORMAT;
-		goto out;
-	}
-	if (n_out != NULL)
-		*n_out = total;
 	r = KQ_OK;
 out:
+	if (pp.started)
+		r = pipe_finish(&pp, r);
+	if (r == KQ_OK && n_out != NULL)
+		*n_out = total;
+	envelope_ss_free(ss);
 	kq_secfree(st);
-	kq_secfree(pt);
-	free(ct);
 	return r;
 }

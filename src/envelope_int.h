@@ -26,6 +26,9 @@ struct env_outfile {
 	int fd;
 	const char *path;
 	char tmp[PATH_MAX]; /* named fallback; "" with O_TMPFILE */
+	uint64_t off; /* bytes written */
+	uint64_t started, done; /* writeback started up to, waited up to */
+	int no_hint; /* sync_file_range refused: fsync alone */
 };
 
 /*
@@ -34,7 +37,14 @@ struct env_outfile {
  * when the file system has no O_TMPFILE.
  */
 int env_out_begin(const char *path, struct env_outfile *of);
-/* An envelope_out_cb writing to of; KQ_ERR_INTERRUPTED once env_stop. */
+/*
+ * An envelope_out_cb writing to of; KQ_ERR_INTERRUPTED once env_stop.
+ * Every 4 MiB it starts the writeback of what was written since
+ * (sync_file_range); with more than 16 MiB in flight it waits for the
+ * oldest and drops them from the page cache: commit's fsync has little
+ * left to do, and a big envelope neither fills the page cache with dirty
+ * pages nor leaves its plaintext there.
+ */
 int env_out_write(void *arg, const uint8_t *p, size_t n);
 /* fsync, link into place (never over a file), fsync the directory. */
 int env_out_commit(struct env_outfile *of);

@@ -4,6 +4,10 @@
  * linked into place after its last byte is verified and synced; where
  * the file system has no O_TMPFILE, a hidden name removed on every
  * failure.  link(2) never replaces a file: an existing path is refused.
+ * Writeback starts while the file is written (sync_file_range) and what
+ * is on disk leaves the page cache: the final fsync does not wait for a
+ * whole envelope's dirty pages, and a big envelope does not fill the page
+ * cache (nor leave plaintext there).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,9 +44,9 @@ env_out_begin(const char *path, struct env_outfile *of)
 	struct stat st;
 	int r;
 
+	memset(of, 0, sizeof(*of));
 	of->fd = -1;
 	of->path = path;
-	of->tmp[0] = '\0';
 	if (lstat(path, &st) == 0)
 		return KQ_ERR_EXISTS;
 	if ((r = dir_of(path, dir, sizeof(dir))) != KQ_OK)
@@ -62,14 +66,62 @@ env_out_begin(const char *path, struct env_outfile *of)
 	return KQ_OK;
 }
 
+#define ENV_OUT_KICK (4u * 1024 * 1024)
+#define ENV_OUT_LAG (16u * 1024 * 1024)
+
+static int
+hint_failed(struct env_outfile *of)
+{
+	if (errno != EINVAL && errno != ESPIPE && errno != ENOSYS)
+		return kq_errno_to_err(errno);
+	of->no_hint = 1; /* no writeback hints here: fsync does it all */
+	return KQ_OK;
+}
+
+/*
+ * Every ENV_OUT_KICK bytes, start the writeback of what was written since
+ * (sync_file_range); once more than ENV_OUT_LAG bytes are in flight, wait
+ * for the oldest and drop them from the page cache.  Dirty pages stay
+ * bounded, the disk stays busy, and commit's fsync has little left.  A
+ * failed wait is the write's failure (fsync would report it too).
+ */
+static int
+out_writeback(struct env_outfile *of)
+{
+	unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+	    SYNC_FILE_RANGE_WAIT_AFTER;
+	uint64_t upto;
+
+	if (of->no_hint || of->off - of->started < ENV_OUT_KICK)
+		return KQ_OK;
+	if (sync_file_range(of->fd, (off_t)of->started,
+	        (off_t)(of->off - of->started), SYNC_FILE_RANGE_WRITE) != 0)
+		return hint_failed(of);
+	of->started = of->off;
+	if (of->started - of->done <= ENV_OUT_LAG)
+		return KQ_OK;
+	upto = of->started - ENV_OUT_LAG;
+	if (sync_file_range(
+	        of->fd, (off_t)of->done, (off_t)(upto - of->done), wait) != 0)
+		return hint_failed(of);
+	(void)posix_fadvise(of->fd, (off_t)of->done, (off_t)(upto - of->done),
+	    POSIX_FADV_DONTNEED);
+	of->done = upto;
+	return KQ_OK;
+}
+
 int
 env_out_write(void *arg, const uint8_t *p, size_t n)
 {
 	struct env_outfile *of = arg;
+	int r;
 
 	if (env_stop) /* SIGINT/SIGTERM: abandon, nothing is published */
 		return KQ_ERR_INTERRUPTED;
-	return kq_write_all(of->fd, p, n);
+	if ((r = kq_write_all(of->fd, p, n)) != KQ_OK)
+		return r;
+	of->off += n;
+	return out_writeback(of);
 }
 
 void

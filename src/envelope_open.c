@@ -213,7 +213,7 @@ static int
 open_body(struct envelope_prep *p, const struct env_args *a, struct open_src *o,
     struct kq_sbuf **mem, struct rollback_plan **plan, uint64_t *nout)
 {
-	struct env_outfile of = {-1, NULL, ""};
+	struct env_outfile of = {.fd = -1};
 	int r, ret = KQ_EXIT_ERROR,
 	       keep = p->info.content == ENVELOPE_ROLLBACK_PLAN;
 

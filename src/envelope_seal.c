@@ -160,7 +160,7 @@ static int
 seal_body(struct envelope_prep *p, struct env_args *a, struct seal_in *in,
     uint64_t *nin, int *stored)
 {
-	struct env_outfile of = {-1, NULL, ""};
+	struct env_outfile of = {.fd = -1};
 	struct kq_sbuf *mem = NULL;
 	int r, ret = KQ_EXIT_ERROR;
 
