@@ -44,10 +44,17 @@ t_grep "card pulled: names the holder" 'holder casey' "$T/err"
 [ "$(cer_state unseal_calls)" = "$c0" ] && t_ok "card pulled: nothing sent to Vault" || t_fail "card pulled: nothing sent to Vault"
 cmp -s "$C" "$T/orig" && t_ok "card pulled: custody file intact" || t_fail "card pulled: custody file intact"
 
-# Interactive: the SoftHSM holders are there, the card comes later.
-( sleep 2; $KQ_CARD_INSERT ) &
+# Interactive: the SoftHSM holders are there, the card comes later: once
+# the drill says it is waiting for casey (polled: a slow run still works).
+(
+	for _ in $(seq "$(t_scale 200)"); do
+		grep -q '"event":"waiting-for-token".*casey' "$T/out" 2>/dev/null && break
+		sleep 0.1
+	done
+	$KQ_CARD_INSERT
+) &
 t_run "interactive drill waits for the card, then drills it" \
-	"$KQ" ceremony drill --custody "$C" "${P[@]}" --wait 20 --json
+	"$KQ" ceremony drill --custody "$C" "${P[@]}" --wait "$(t_scale 20)" --json
 t_grep "... told the operator who is still needed" '"event":"waiting-for-token".*casey' "$T/out"
 t_grep "... found the card by its key" '"event":"token-found","holder":"casey","token":"kq-card1"' "$T/out"
 t_grep "... and asked to remove it" '"event":"remove-token","holder":"casey"' "$T/out"

@@ -21,6 +21,18 @@ cp "$C" "$T/orig"
 # same FILE: the file is byte-identical to the copy taken before.
 same() { cmp -s "$1" "$2"; }
 calls() { cer_state unseal_calls; }
+# until_fired N: wait (up to 30 s, scaled under valgrind) until the Vault
+# test server has taken N injected faults in all: the request carrying the
+# Nth is then in flight.  Polling, not a fixed sleep, so that a slow run
+# (valgrind, a busy machine) still hits the window.
+until_fired() {
+	local i
+	for i in $(seq "$(t_scale 300)"); do
+		[ "$(cer_state faults_fired)" -ge "$1" ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 # --- wrong PIN ---------------------------------------------------------
 printf 'not-the-pin' >"$T/bad.pin"
@@ -100,11 +112,14 @@ same "$T/mixed.json" "$T/mixed.orig" && t_ok "share from another set: custody fi
 
 # --- Vault restarted mid-ceremony ---------------------------------------
 [ "$(cer_state sealed)" = true ] || t_fail "Vault sealed before the restart case"
+f0=$(cer_state faults_fired)
 vsim_ctl fault '{"path":"/v1/sys/unseal","delay_ms":1,"count":1}' >/dev/null
 vsim_ctl fault '{"path":"/v1/sys/unseal","delay_ms":2500,"count":1}' >/dev/null
 "$KQ" ceremony unseal --custody "$C" --holders alice,bob,carol "${S[@]}" >"$T/rs.out" 2>"$T/rs.err" &
 pid=$!
-sleep 1.2
+# The restart comes while the second share is held by the server.
+until_fired $((f0 + 2)) || t_fail "restart: the second share reached Vault"
+sleep 0.2
 vsim_ctl restart >/dev/null
 wait $pid
 rc=$?
@@ -124,11 +139,14 @@ vsim_stop
 
 # --- SIGINT mid-ceremony ----------------------------------------------------
 vsim_ctl restart >/dev/null
+f0=$(cer_state faults_fired)
 vsim_ctl fault '{"path":"/v1/sys/unseal","delay_ms":1500,"count":1}' >/dev/null
 c0=$(calls)
 "$KQ" ceremony unseal --custody "$C" --holders alice,bob,carol "${S[@]}" >"$T/si.out" 2>"$T/si.err" &
 pid=$!
-sleep 0.6
+# SIGINT while the first share is held by the server.
+until_fired $((f0 + 1)) || t_fail "SIGINT: the first share reached Vault"
+sleep 0.2
 kill -INT $pid
 wait $pid
 rc=$?

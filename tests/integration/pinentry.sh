@@ -257,7 +257,7 @@ run decrypt ${M[*]} --with '$URI' --pinentry=$PE_TTY <'$T/blob' >'$T/plain' 2>'$
 gcore $T/core
 kill
 EOF
-	start "gdb -nx -batch -q -x '$T/gdb.cmds' '$KQ' >'$T/gdb.log' 2>&1"
+	start "gdb -nx -batch -q -x '$T/gdb.cmds' '$KQ_REAL' >'$T/gdb.log' 2>&1"
 	wait_for '^PIN:' 200 || t_fail "pinentry prompt under gdb" "$(cat "$T/screen")"
 	tm send-keys -t kq -l "$PIN"
 	tm send-keys -t kq Enter
@@ -267,7 +267,8 @@ EOF
 	else
 		cmp -s "$T/plain" "$T/payload" && t_ok "decrypt --pinentry under gdb opened the blob" || t_fail "decrypt under gdb" "$(cat "$T/err")"
 		hex() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
-		if python3 "$TOP/tests/memscan.py" "$T/core" pin="$(hex "$PIN")" \
+		# $KQ (the front) execs keyquorum-full; gdb follows the exec.
+		if python3 "$TOP/tests/memscan.py" --image keyquorum-full "$T/core" pin="$(hex "$PIN")" \
 			pin-escaped="$(hex "${PIN//%/%25}")" >"$T/scan.report"; then
 			t_ok "after a pinentry login no PIN is in memory at exit"
 		else

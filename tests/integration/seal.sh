@@ -210,7 +210,12 @@ mkfifo "$T/pinfifo"
 exec 7<>"$T/pinfifo"
 "$KQ" decrypt --module "$KQ_OPENSC_MODULE" --with "$CU?pin-source=fd:3" --context card <"$T/cblob" >/dev/null 2>"$T/err" 3<&7 &
 dpid=$!
-sleep 0.5
+# Pull the card once keyquorum sits in read(3, ...) for the PIN (its
+# session open), however slow the run (valgrind); 0 is read(2)'s number.
+for _ in $(seq "$(t_scale 300)"); do
+	grep -q '^0 0x3 ' "/proc/$dpid/syscall" 2>/dev/null && break
+	sleep 0.1
+done
 $KQ_CARD_REMOVE
 sleep 0.6
 printf '%s\n' "$(cat "$KQ_CARD_PIN_FILE")" >&7

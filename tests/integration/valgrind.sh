@@ -5,11 +5,17 @@
 # decrypt and custody create/show on a SoftHSM token made in $T).  Any
 # memcheck error or definitely lost block fails the case (exit 99).
 #
-# Suppressions: none are needed today.  Only a system library that leaks
-# by design (p11-kit, softhsm, openssl, glib under opensc) may get one,
-# written to $T/kq.supp below, each with a comment saying why.  "Possibly
-# lost" blocks (glib's worker threads started by opensc-pkcs11.so when the
-# p11-kit proxy loads it) are not errors here: only definite leaks are.
+# Suppressions: tests/valgrind.supp (shared with tests/valgrind-run); none
+# are needed today.  Only a system library that leaks by design (p11-kit,
+# softhsm, openssl, glib under opensc) may get one, each with a comment
+# saying why.  "Possibly lost" blocks (glib's worker threads started by
+# opensc-pkcs11.so when the p11-kit proxy loads it) are not errors here:
+# only definite leaks are.
+#
+# In valgrind mode (KQ_VALGRIND=1, `make check-valgrind`) every script's
+# keyquorum already runs under memcheck: this script then only proves,
+# with the same negative controls, that the mode's wrapper and report
+# (tests/valgrind-run) catch a definite leak and a bad read.
 #
 # Valgrind cannot run AddressSanitizer binaries: in the sanitizer build
 # this script only reports a skip.
@@ -19,25 +25,19 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	t_fail "valgrind is installed" "apt-get install valgrind"
 	t_done
 fi
-if [ ! -x "$KQ" ]; then
-	t_fail "keyquorum is built" "$KQ missing: make B=$B"
+if [ ! -x "$KQ_REAL" ]; then
+	t_fail "keyquorum is built" "$KQ_REAL missing: make B=$B"
 	t_done
 fi
-if ldd "$KQ" 2>/dev/null | grep -qE 'lib(a|ub|t)san' ||
-	grep -qa '__asan_init\|__ubsan_handle' "$KQ"; then
+if ldd "$KQ_REAL" 2>/dev/null | grep -qE 'lib(a|ub|t)san' ||
+	grep -qa '__asan_init\|__ubsan_handle' "$KQ_REAL"; then
 	echo "ok - valgrind memcheck # SKIP sanitizer build"
 	t_done
 fi
 
-# Suppressions (empty of entries until a system library needs one).
-cat >"$T/kq.supp" <<'SUPP'
-# keyquorum: memcheck suppressions for system libraries only.  Each entry
-# says why the library leaks by design; our own code is never suppressed.
-SUPP
-
 VG=(valgrind -q --error-exitcode=99 --leak-check=full
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite
-	--num-callers=24 "--suppressions=$T/kq.supp")
+	--num-callers=24 "--suppressions=$TOP/tests/valgrind.supp")
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 # vg NAME CMD... : CMD under memcheck; stdin from the caller, stdout to
@@ -63,10 +63,23 @@ vg() {
 cat >"$T/leak.c" <<'C'
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 int main(int argc, char **argv) {
-	char *p = malloc(32);
-	(void)argv;
+	char *p;
+	if (argc > 1 && strcmp(argv[1], "clean") == 0)
+		return 0;
+	p = malloc(32);
 	memset(p, 'x', 32);
+	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+		/* a bad read, then exec a clean run (as the front execs
+		 * keyquorum-full): same pid, same log file */
+		char *a[] = {argv[0], "clean", NULL};
+		if (p[32] == 'x')
+			p[0] = 'y';
+		free(p);
+		execv(argv[0], a);
+		return 1;
+	}
 	if (argc > 1)
 		return p[32] == 'x'; /* one byte past the end */
 	p = NULL; /* the block is now definitely lost */
@@ -86,6 +99,28 @@ if cc -O0 -g -o "$T/leak" "$T/leak.c" 2>"$T/cc.err"; then
 		t_fail "valgrind negative control: a read past a block fails" "exit $rc: $(head -c 600 "$T/err")"
 else
 	t_fail "valgrind negative control builds" "$(head -c 300 "$T/cc.err")"
+fi
+
+if [ "$KQ" != "$KQ_REAL" ]; then
+	# Valgrind mode: the same controls through tests/valgrind-run and its
+	# report, as every keyquorum of the suite is run and judged.
+	for arg in "" x exec; do
+		mkdir -p "$T/neg$arg"
+		KQ_VG_LOGDIR=$T/neg$arg "$TOP/tests/valgrind-run" "$T/leak" $arg >/dev/null 2>&1
+		rc=$?
+		"$TOP/tests/valgrind-run" --report "$T/neg$arg" neg >"$T/rep" 2>&1
+		rrc=$?
+		what="a definite leak"
+		want_re='definitely lost'
+		[ "$arg" = x ] && what="a read past a block" && want_re='Invalid read'
+		[ "$arg" = exec ] && what="a bad read just before an exec (the front's case)" && want_re='Invalid read'
+		[ "$rc" = 99 ] && [ "$rrc" = 1 ] && grep -q '^not ok - valgrind: neg: ' "$T/rep" &&
+			grep -q "$want_re" "$T/rep" &&
+			t_ok "valgrind mode negative control: $what is reported" ||
+			t_fail "valgrind mode negative control: $what is reported" "exit $rc, report $rrc: $(head -c 800 "$T/rep")"
+	done
+	echo "ok - valgrind: unit tests and CLI runs # SKIP valgrind mode runs every one of them under memcheck"
+	t_done
 fi
 
 # ---- unit tests (two at a time: this machine has two cores) -------------

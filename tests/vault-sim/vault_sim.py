@@ -297,6 +297,25 @@ class Sim:
         self.restarts = 0
         self.faults = []
         self.faults_fired = 0
+        # --secrets-log / $VSIM_SECRETS_LOG (tests only): every secret made
+        # or accepted, one "KIND bytes:HEX" or "KIND text:STRING" a line
+        # (tests/integration/secret-audit.sh searches everything else for
+        # them).  Test plumbing like init.json, never the request log.
+        self.secrets_log = None
+        path = getattr(o, "secrets_log", None) or os.environ.get("VSIM_SECRETS_LOG")
+        if path:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self.secrets_log = os.fdopen(fd, "a", buffering=1)
+
+    def note_secret(self, kind, value):
+        if self.secrets_log is None or value is None or len(value) == 0:
+            return
+        if isinstance(value, (bytes, bytearray)):
+            line = "%s bytes:%s\n" % (kind, bytes(value).hex())
+        else:
+            line = "%s text:%s\n" % (kind, value)
+        with self.lock:
+            self.secrets_log.write(line)
 
     # -- helpers ---------------------------------------------------------
     def make_token(self):
@@ -429,6 +448,10 @@ class Sim:
                 self.barrier_key = secrets.token_bytes(32)
                 self.barrier_cfg = (1, 1)
                 shares = self._split_key(self.recovery_key, rs, rt)
+                self.note_secret("recovery-key", self.recovery_key)
+                self.note_secret("barrier-key", self.barrier_key)
+                for k in shares:
+                    self.note_secret("recovery-share", k)
                 resp["recovery_keys"] = [k.hex() for k in shares]
                 resp["recovery_keys_base64"] = [base64.b64encode(k).decode() for k in shares]
             else:
@@ -438,10 +461,14 @@ class Sim:
                 self.barrier_key = secrets.token_bytes(32)
                 self.barrier_cfg = (ss, st)
                 shares = self._split_key(self.barrier_key, ss, st)
+                self.note_secret("barrier-key", self.barrier_key)
+                for k in shares:
+                    self.note_secret("unseal-share", k)
                 resp["keys"] = [k.hex() for k in shares]
                 resp["keys_base64"] = [base64.b64encode(k).decode() for k in shares]
             root = self.make_token()
             self.tokens.add(root)
+            self.note_secret("root-token", root)
             resp["root_token"] = root
             self.initialized = True
             self.sealed = not self.recovery  # auto-unseal unseals at once
@@ -469,7 +496,9 @@ class Sim:
             if key_s == "":
                 raise HTTPError(400, "'key' must be specified in request body as JSON, or 'reset' set to true")
             self.unseal_keys.append(key_s)
+            self.note_secret("unseal-key-received", key_s)
             key = decode_key(key_s)
+            self.note_secret("unseal-key-received", key)
             if key is None:
                 raise HTTPError(400, "'key' must be a valid hex or base64 string")
             if not self.initialized:
@@ -565,6 +594,7 @@ class Sim:
             self.gr_check_ready(need_cfg=False)
             if self.gr is not None:
                 raise HTTPError(400, "root generation already in progress for this namespace" if self.new_msgs else "root generation already in progress")
+            self.note_secret("otp", otp)
             self.gr = {"nonce": str(uuid.uuid4()), "otp": otp, "parts": [], "authed": authed}
             self.gr_attempts += 1
             return self.gr_status(otp if genned else "")
@@ -579,6 +609,7 @@ class Sim:
         """key: decoded bytes.  Returns (progress, required, encoded)."""
         with self.lock:
             self.gr_update_calls += 1
+            self.note_secret("generate-root-key-received", key)
             if len(key) < 16:
                 raise HTTPError(400, "invalid key: key is shorter than minimum 16 bytes")
             if len(key) > 33:
@@ -613,6 +644,8 @@ class Sim:
             token = self.make_token()
             encoded = encode_token(token, self.gr["otp"])
             self.tokens.add(token)
+            self.note_secret("root-token", token)
+            self.note_secret("encoded-root-token", encoded)
             self.gr = None
             self.gr_completed += 1
             return progress, threshold, encoded
@@ -826,6 +859,8 @@ class Handler(BaseHTTPRequestHandler):
             a = self.headers.get("Authorization", "")
             if a.startswith("Bearer "):
                 t = a[7:].strip()
+        if t:
+            self.server.sim.note_secret("token-received", t)
         return t or ""
 
     def _json(self, raw):
@@ -944,6 +979,7 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, "'key' must be specified in request body as JSON")
         with sim.lock:
             sim.gr_keys.append(key_s)
+            sim.note_secret("generate-root-key-received", key_s)
         key = decode_key(key_s)
         if key is None:
             raise HTTPError(400, "'key' must be a valid hex or base64 string")
@@ -995,6 +1031,7 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, "key is required")
         with sim.lock:
             sim.gr_keys.append(key_s)
+            sim.note_secret("generate-root-key-received", key_s)
         key_s = key_s.strip()
         key = hex_decode(key_s)
         if key is None:
@@ -1025,6 +1062,8 @@ class Handler(BaseHTTPRequestHandler):
         otp = body.get("otp") or ""
         if not isinstance(enc, str) or not isinstance(otp, str):
             raise HTTPError(400, "failed to parse JSON input: encoded_token and otp must be strings")
+        sim.note_secret("otp", otp)
+        sim.note_secret("encoded-root-token", enc)
         if sim.new_msgs and (enc == "" or otp == ""):
             raise HTTPError(400, "provided 'encoded_token' or 'otp' is empty")
         try:
@@ -1382,6 +1421,8 @@ def main():
                     help="with --client-ca: refuse clients without a certificate (required), "
                     "or only verify one that is presented (optional)")
     ap.add_argument("--init", default="", help="SHARES/THRESHOLD: initialise at start, write DIR/init.json")
+    ap.add_argument("--secrets-log", default=None,
+                    help="tests: append every secret made or accepted to this file (0600); also $VSIM_SECRETS_LOG")
     o = ap.parse_args()
 
     if o.self_test:
