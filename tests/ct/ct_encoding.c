@@ -1,7 +1,10 @@
 /*
  * ct_encoding: the constant-time check of the hex and base64 codecs
  * (common/encoding.c and its kernels), run under valgrind's memcheck by
- * tests/integration/ct-encoding.sh (the ctgrind method).
+ * tests/integration/ct-encoding.sh (the ctgrind method; tests/ct/ct.h).
+ * The AVX-512 VBMI kernel, which valgrind cannot run, is not checked:
+ * MemorySanitizer (the other checker in ct.h) does not know its permute
+ * and multishift instructions and would report every one of them.
  *
  * Every data byte given to a codec, binary or text, is marked undefined;
  * memcheck then reports any conditional jump, move or memory address that
@@ -23,15 +26,12 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <valgrind/memcheck.h>
 
 #include "common/encoding.h"
 #include "common/encoding_impl.h"
 #include "common/err.h"
 #include "common/secmem.h"
-
-#define SECRET(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
-#define PUBLIC(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#include "tests/ct/ct.h"
 
 static int failures;
 static const char *kname = "?";
@@ -201,26 +201,7 @@ check_kernel(const struct kq_codec_kernel *k)
 	kq_codec_kernel_force(NULL);
 }
 
-/* ---- negative controls: memcheck must report these ------------------ */
-
-static volatile int sink;
-
-__attribute__((noinline)) static void
-ct_leak_branch(const uint8_t *s)
-{
-	if (s[0] & 1)
-		sink = 1;
-	else
-		sink = 2;
-}
-
-__attribute__((noinline)) static void
-ct_leak_index(const uint8_t *s)
-{
-	static const uint8_t table[256] = {1};
-
-	sink = table[s[0]];
-}
+/* ---- negative controls: the checker must report these -------------- */
 
 static int
 negative(const char *which)
@@ -234,17 +215,12 @@ negative(const char *which)
 		sodium_bin2base64(
 		    t, sizeof(t), s, 32, sodium_base64_VARIANT_ORIGINAL);
 		SECRET(t, 44);
-		sink = sodium_base642bin(s, sizeof(s), t, 44, NULL, &got, NULL,
-		    sodium_base64_VARIANT_ORIGINAL);
-	} else {
-		SECRET(s, 1);
-		if (strcmp(which, "--negative-branch") == 0)
-			ct_leak_branch(s);
-		else
-			ct_leak_index(s);
+		ct_sink = sodium_base642bin(s, sizeof(s), t, 44, NULL, &got,
+		    NULL, sodium_base64_VARIANT_ORIGINAL);
+		printf("# negative control %s ran\n", which);
+		return 0;
 	}
-	printf("# negative control %s ran\n", which);
-	return 0;
+	return ct_negative(which, s) ? 0 : 2;
 }
 
 int
@@ -264,13 +240,12 @@ main(int argc, char **argv)
 			    ks[i]->usable() ? "usable" : "unavailable");
 		return 0;
 	}
-	printf(
-	    "# running on valgrind: %s\n", RUNNING_ON_VALGRIND ? "yes" : "no");
+	printf("# checker: %s\n", CT_TOOL);
 	for (i = 0; i < n; i++) {
 		if (!ks[i]->usable()) {
 			printf("# kernel %s: not offered by this CPU "
-			       "(as emulated), not checked\n",
-			    ks[i]->name);
+			       "(as %s sees it), not checked\n",
+			    ks[i]->name, CT_TOOL);
 			continue;
 		}
 		printf("# kernel %s: checking\n", ks[i]->name);
