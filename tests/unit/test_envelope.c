@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/secmem.h"
+#include "tests/unit/envelope_fixture.h"
 
 struct buf {
 	uint8_t *p;
@@ -48,19 +49,7 @@ buf_out(void *arg, const uint8_t *p, size_t n)
 static void
 info_fill(struct envelope_info *in, uint32_t chunk)
 {
-	memset(in, 0, sizeof(*in));
-	in->content = ENVELOPE_FILE;
-	in->created = 1764400000;
-	in->chunk_size = chunk;
-	memset(in->id, 0xa5, sizeof(in->id));
-	memset(in->set_id, 0x5a, sizeof(in->set_id));
-	snprintf(in->label, sizeof(in->label), "unit label");
-	snprintf(in->creator, sizeof(in->creator), "tester@host");
-	snprintf(in->token_label, sizeof(in->token_label), "kq-hsm");
-	snprintf(in->token_serial, sizeof(in->token_serial), "0123abcd");
-	snprintf(in->key_label, sizeof(in->key_label), ENVELOPE_KEY_LABEL);
-	snprintf(in->quorum, sizeof(in->quorum), "alice,bob");
-	memset(in->wrapped, 0x77, sizeof(in->wrapped));
+	info_fill_as(in, chunk, 0xa5, "unit label");
 }
 
 /* Seal len bytes of pt into env (malloc'd). */

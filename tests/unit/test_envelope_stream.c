@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/secmem.h"
+#include "tests/unit/envelope_fixture.h"
 
 typedef crypto_secretstream_xchacha20poly1305_state ss_state;
 
@@ -265,19 +266,7 @@ sink_out(void *arg, const uint8_t *p, size_t n)
 static void
 info_fill(struct envelope_info *in, uint32_t chunk)
 {
-	memset(in, 0, sizeof(*in));
-	in->content = ENVELOPE_FILE;
-	in->created = 1764400000;
-	in->chunk_size = chunk;
-	memset(in->id, 0xc3, sizeof(in->id));
-	memset(in->set_id, 0x3c, sizeof(in->set_id));
-	snprintf(in->label, sizeof(in->label), "pipeline");
-	snprintf(in->creator, sizeof(in->creator), "tester@host");
-	snprintf(in->token_label, sizeof(in->token_label), "kq-hsm");
-	snprintf(in->token_serial, sizeof(in->token_serial), "0123abcd");
-	snprintf(in->key_label, sizeof(in->key_label), ENVELOPE_KEY_LABEL);
-	snprintf(in->quorum, sizeof(in->quorum), "alice,bob");
-	memset(in->wrapped, 0x77, sizeof(in->wrapped));
+	info_fill_as(in, chunk, 0xc3, "pipeline");
 }
 
 static uint8_t dkey[ENVELOPE_KEY_LEN]; /* the pipeline tests' data key */
