@@ -21,9 +21,13 @@
  * Small requests (up to KQ_RAND_SMALL bytes) are served from a per-thread
  * pool of KQ_RAND_POOL bytes of ChaCha20 keystream under a key drawn from
  * getrandom(2) for each refill (libsodium's crypto_stream_chacha20; the
- * key is wiped at once): a 32-byte split then costs no system call and no
- * library set-up.  Each byte is handed out once and wiped from the pool as
- * it is.
+ * key is wiped at once): many small requests then cost no system call.
+ * Each byte is handed out once and wiped from the pool as it is.  The pool
+ * costs a secure allocation (about 30 us of mmap, mprotect and mlock) and
+ * a refill; a getrandom(2) call of up to 1 KiB costs about 1 us, so a
+ * thread's first KQ_RAND_DIRECT small requests go straight to getrandom(2)
+ * and the pool is made only for a thread that keeps asking (a one-shot
+ * split of a short secret never makes one).
  *
  * Large requests are AES-256 in counter mode with "fast key erasure": a
  * per-thread key (32 bytes) and nonce are drawn from getrandom(2); a
@@ -64,6 +68,8 @@
  */
 #define KQ_RAND_POOL 16384
 #define KQ_RAND_SMALL 1024
+/* Small requests a thread sends to getrandom(2) before it makes a pool. */
+#define KQ_RAND_DIRECT 16
 /* Bytes of keystream per getrandom(2) key: 2^26, i.e. 2^22 AES blocks. */
 #define KQ_RAND_RESEED ((size_t)1 << 26)
 /* Key and IV (or nonce). */
@@ -102,6 +108,7 @@ static pthread_once_t kq_rand_once = PTHREAD_ONCE_INIT;
 static pthread_key_t kq_rand_key;
 static int kq_rand_key_ok;
 static __thread struct kq_rand_tls *kq_tls;
+static __thread unsigned kq_tls_direct; /* small requests so far, capped */
 
 static const uint8_t kq_rand_zeros[KQ_RAND_ZEROS] __attribute__((aligned(64)));
 
@@ -519,9 +526,17 @@ kq_random(void *buf, size_t n)
 {
 	struct kq_rand_tls *t;
 	uint8_t *src;
+	int r;
 
 	if (n == 0)
 		return KQ_OK;
+	if (n <= KQ_RAND_SMALL && kq_tls == NULL &&
+	    kq_tls_direct < KQ_RAND_DIRECT) {
+		kq_tls_direct++;
+		if ((r = kq_getrandom(buf, n)) != KQ_OK)
+			kq_wipe(buf, n);
+		return r;
+	}
 	(void)pthread_once(&kq_rand_once, kq_rand_setup);
 	t = kq_rand_tls();
 	if (n > KQ_RAND_SMALL || t == NULL)
