@@ -115,17 +115,30 @@ int cli_decode(enum cli_fmt f, const uint8_t *in, size_t inlen, uint8_t **out,
     size_t *outlen);
 
 /*
- * Encode p in format f (RAW, HEX, BASE64 padded) in secure memory and
- * write it to fd with write(2), then a newline if nl; wipes its copy.
+ * The same into out (cli_decode_cap(f, inlen) bytes, which it may use
+ * all of; its contents are undefined on failure).
  */
-int cli_write_encoded(
-    int fd, enum cli_fmt f, const uint8_t *p, size_t n, int nl);
+size_t cli_decode_cap(enum cli_fmt f, size_t inlen);
+int cli_decode_into(enum cli_fmt f, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t *outlen);
+
+/*
+ * Encode p in format f (RAW, HEX, BASE64 padded) in scratch (as below)
+ * and write it to fd with write(2), then a newline if nl; wipes its copy.
+ */
+int cli_write_encoded(int fd, enum cli_fmt f, const uint8_t *p, size_t n,
+    int nl, char *scratch, size_t scratch_len);
 
 /*
  * The same for count items of n bytes each, the ith at p + i * n, each
- * followed by a newline; one secure buffer serves them all.
+ * followed by a newline.  The lines are encoded into scratch (scratch_len
+ * bytes, wiped before return; NULL: a secure buffer of its own) as many
+ * at a time as fit, each batch one write(2).  cli_encoded_lines_scratch()
+ * is the size that batches every line (or, past 64 KiB, one at a time):
+ * a caller with a secure allocation of its own can take it from there.
  */
-int cli_write_encoded_lines(
-    int fd, enum cli_fmt f, const uint8_t *p, size_t n, size_t count);
+size_t cli_encoded_lines_scratch(enum cli_fmt f, size_t n, size_t count);
+int cli_write_encoded_lines(int fd, enum cli_fmt f, const uint8_t *p, size_t n,
+    size_t count, char *scratch, size_t scratch_len);
 
 #endif

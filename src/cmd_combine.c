@@ -34,54 +34,75 @@ struct share_in {
 	size_t line;
 };
 
+/* Does line hold anything but blanks? */
+static int
+combine_blank(const uint8_t *line, size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < len; k++)
+		if (line[k] != ' ' && line[k] != '\t')
+			return 0;
+	return 1;
+}
+
+/*
+ * Decode every non-blank line of text into *sharesp (*np of them), all in
+ * one secure allocation *memp (a first pass sizes it).
+ */
 static int
 combine_collect(const char *verb, struct kq_sbuf *text, enum cli_fmt in,
-    struct share_in **sharesp, size_t *np)
+    struct share_in **sharesp, size_t *np, uint8_t **memp)
 {
 	struct kq_lines it;
-	struct share_in *sh = NULL, *nsh;
+	struct share_in *sh = NULL;
 	const uint8_t *line;
-	size_t len, lineno = 0, n = 0, k;
+	uint8_t *mem = NULL;
+	size_t len, lineno = 0, n = 0, cap = 0, used = 0;
 	char what[64];
 	int r;
 
 	kq_lines_init(&it, kq_sbuf_ptr(text), kq_sbuf_len(text));
 	while (kq_lines_next(&it, &line, &len) == 0) {
 		lineno++;
-		for (k = 0; k < len; k++) {
-			if (line[k] != ' ' && line[k] != '\t')
-				break;
-		}
-		if (k == len)
-			continue; /* blank */
+		if (combine_blank(line, len))
+			continue;
 		if (n == SHAMIR_MAX_PARTS) {
 			snprintf(what, sizeof(what), "line %zu", lineno);
-			r = cli_fail(verb, KQ_ERR_SHAMIR_PARTS, what);
-			goto fail;
+			return cli_fail(verb, KQ_ERR_SHAMIR_PARTS, what);
 		}
-		if ((nsh = reallocarray(sh, n + 1, sizeof(*sh))) == NULL) {
-			r = cli_fail(verb, KQ_ERR_NOMEM, NULL);
-			goto fail;
-		}
-		sh = nsh;
+		n++;
+		cap += cli_decode_cap(in, len);
+	}
+	if (n > 0 &&
+	    ((sh = calloc(n, sizeof(*sh))) == NULL ||
+	        (mem = kq_secalloc(cap)) == NULL)) {
+		free(sh);
+		return cli_fail(verb, KQ_ERR_NOMEM, NULL);
+	}
+	n = lineno = 0;
+	kq_lines_init(&it, kq_sbuf_ptr(text), kq_sbuf_len(text));
+	while (kq_lines_next(&it, &line, &len) == 0) {
+		lineno++;
+		if (combine_blank(line, len))
+			continue;
 		sh[n].line = lineno;
-		if ((r = cli_decode(in, line, len, &sh[n].p, &sh[n].len)) !=
+		sh[n].p = mem + used;
+		if ((r = cli_decode_into(in, line, len, sh[n].p, &sh[n].len)) !=
 		    KQ_OK) {
 			snprintf(
 			    what, sizeof(what), "share on line %zu", lineno);
-			r = cli_fail(verb, r, what);
-			goto fail;
+			kq_secfree(mem);
+			free(sh);
+			return cli_fail(verb, r, what);
 		}
+		used += cli_decode_cap(in, len);
 		n++;
 	}
 	*sharesp = sh;
 	*np = n;
+	*memp = mem;
 	return 0;
-fail:
-	for (k = 0; k < n; k++)
-		kq_secfree(sh[k].p);
-	free(sh);
-	return r;
 }
 
 /* Name the lines behind a combine error (error path only). */
@@ -134,8 +155,8 @@ cmd_combine(int argc, char **argv)
 	struct kq_sbuf *text = NULL;
 	struct share_in *sh = NULL;
 	const uint8_t **ptrs = NULL;
-	size_t *lens = NULL, n = 0, i;
-	uint8_t *secret = NULL;
+	size_t *lens = NULL, n = 0, i, scratch = 0;
+	uint8_t *mem = NULL, *secret = NULL;
 	int c, r, ret = KQ_EXIT_ERROR;
 
 	optind = 1;
@@ -173,7 +194,7 @@ cmd_combine(int argc, char **argv)
 		ret = cli_fail(verb, r, "standard input");
 		goto out;
 	}
-	if ((ret = combine_collect(verb, text, in, &sh, &n)) != 0)
+	if ((ret = combine_collect(verb, text, in, &sh, &n, &mem)) != 0)
 		goto out;
 	kq_sbuf_free(text);
 	text = NULL;
@@ -191,7 +212,9 @@ cmd_combine(int argc, char **argv)
 		ret = combine_explain(verb, r, sh, n);
 		goto out;
 	}
-	if ((secret = kq_secalloc(sh[0].len - 1)) == NULL) {
+	/* The secret, and its encoded line after it. */
+	scratch = cli_encoded_lines_scratch(out, sh[0].len - 1, 1);
+	if ((secret = kq_secalloc(sh[0].len - 1 + scratch)) == NULL) {
 		ret = cli_fail(verb, KQ_ERR_NOMEM, NULL);
 		goto out;
 	}
@@ -200,14 +223,14 @@ cmd_combine(int argc, char **argv)
 		goto out;
 	}
 	if ((r = cli_write_encoded(STDOUT_FILENO, out, secret, sh[0].len - 1,
-	         out != CLI_FMT_RAW)) != KQ_OK) {
+	         out != CLI_FMT_RAW, (char *)secret + sh[0].len - 1,
+	         scratch)) != KQ_OK) {
 		ret = cli_fail(verb, r, "standard output");
 		goto out;
 	}
 	ret = KQ_EXIT_OK;
 out:
-	for (i = 0; i < n; i++)
-		kq_secfree(sh[i].p);
+	kq_secfree(mem);
 	free(sh);
 	free(ptrs);
 	free(lens);

@@ -46,7 +46,7 @@ cmd_split(int argc, char **argv)
 	struct kq_sbuf *text = NULL;
 	uint8_t *secret = NULL, *mem = NULL, **shares = NULL;
 	const uint8_t *sec;
-	size_t len = 0;
+	size_t len = 0, scratch;
 	int c, r, ret = KQ_EXIT_ERROR;
 
 	optind = 1;
@@ -127,9 +127,11 @@ cmd_split(int argc, char **argv)
 		sec = secret;
 	}
 
-	/* One allocation for every share, each len + 1 bytes (x last). */
+	/* One allocation for every share, each len + 1 bytes (x last), and
+	 * the encoded lines after them. */
+	scratch = cli_encoded_lines_scratch(out, len + 1, parts);
 	if ((shares = calloc(parts, sizeof(*shares))) == NULL ||
-	    (mem = kq_secalloc((size_t)parts * (len + 1))) == NULL) {
+	    (mem = kq_secalloc((size_t)parts * (len + 1) + scratch)) == NULL) {
 		ret = cli_fail(verb, KQ_ERR_NOMEM, NULL);
 		goto out;
 	}
@@ -143,8 +145,9 @@ cmd_split(int argc, char **argv)
 	secret = NULL;
 	kq_sbuf_free(text);
 	text = NULL;
-	if ((r = cli_write_encoded_lines(
-	         STDOUT_FILENO, out, mem, len + 1, parts)) != KQ_OK) {
+	if ((r = cli_write_encoded_lines(STDOUT_FILENO, out, mem, len + 1,
+	         parts, (char *)mem + (size_t)parts * (len + 1), scratch)) !=
+	    KQ_OK) {
 		ret = cli_fail(verb, r, "standard output");
 		goto out;
 	}
