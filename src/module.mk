@@ -3,7 +3,7 @@
 # $(B)/keyquorum-full (src/main.c): every verb, linked with every library.
 # $(B)/keyquorum (src/front.c): the front users run.  It links only what
 # the offline verbs (KQ_VERB_OFFLINE in src/verbs.def) need, libsodium
-# and libc, runs them in-process, and execs keyquorum-full for the rest
+# (its archive, unless FRONT_SODIUM=shared) and libc, runs them in-process, and execs keyquorum-full for the rest
 # (installed as $(PKGLIBEXECDIR)/keyquorum-full; beside it in the build
 # tree).  tests/integration/front.sh checks that it maps no libcrypto.
 FRONT_SRCS := src/front.c src/cli_main.c src/cli.c src/cli_codec.c \
@@ -14,8 +14,24 @@ FRONT_OBJS := $(patsubst %.c,$(B)/%.o,$(FRONT_SRCS)) $(B)/ceremony/roottoken.o
 BINS += $(B)/keyquorum $(B)/keyquorum-full
 
 # Only libsodium: a library added here is mapped by every offline verb.
+# FRONT_SODIUM=static (the default) links libsodium's archive into the
+# front: loading the shared library costs an offline verb about 0.1 ms,
+# most of it the 189 symbols libsodium.so binds at load (it is linked
+# -z now), a sixth of a short split's whole run (docs/performance.md).
+# The cost of static: a libsodium security update needs the front rebuilt
+# (a package declares it, as Debian's Built-Using does).
+# FRONT_SODIUM=shared links libsodium.so instead.  keyquorum-full is
+# always linked to the shared library.
+FRONT_SODIUM ?= static
+ifeq ($(FRONT_SODIUM),static)
+FRONT_LIBS := $(shell $(PKG_CONFIG) --libs-only-L libsodium 2>/dev/null) \
+	-Wl,-Bstatic -lsodium -Wl,-Bdynamic -pthread
+else ifeq ($(FRONT_SODIUM),shared)
 FRONT_LIBS := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null) \
 	-Wl,--no-as-needed
+else
+$(error FRONT_SODIUM is static or shared, not '$(FRONT_SODIUM)')
+endif
 
 $(B)/keyquorum-full: $(CLI_OBJS) $(CEREMONY_LIB) $(HSM_LIB) $(SHAMIR_LIB) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(CEREMONY_LIB) $(HSM_LIB) $(SHAMIR_LIB) $(COMMON_LIB) $(KQ_LIBS)
