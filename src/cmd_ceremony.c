@@ -15,6 +15,7 @@
 
 #include "ceremony/ceremony.h"
 #include "cli.h"
+#include "cli_quorum.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/secio.h"
@@ -90,22 +91,11 @@ on_signal(int sig)
 
 struct cer_args {
 	const char *sub;
-	const char *custody;
-	const char *transcript;
-	const char *module; /* the one --module, or NULL */
-	const char *modules[8]; /* every --module: URIs' module-path allowed */
-	size_t n_modules;
+	struct cli_quorum q; /* the options every quorum ceremony takes */
 	const char *holder_one;
-	char *holders_buf;
-	const char *holders[CUSTODY_MAX_HOLDERS];
-	size_t n_holders;
-	struct ceremony_pin_source pins[CUSTODY_MAX_HOLDERS];
-	size_t n_pins;
-	int yes, json, allow_final_try, recovery, cancel;
-	const char *pinentry; /* --pinentry[=PROGRAM]: NULL, "" or a program */
-	long wait_s;
+	int yes, recovery, cancel;
 	const char *root_out, *out, *nonce, *otp_out, *otp_file;
-	const char *seal_env, *env_label, *env_holders, *hsm_module;
+	const char *seal_env, *env_label, *env_holders;
 	struct vault_config vcfg;
 };
 
@@ -122,38 +112,12 @@ struct cer_run {
 };
 
 static int
-split_holders(struct cer_args *a, const char *s)
-{
-	char *p, *save = NULL;
-
-	free(a->holders_buf);
-	if ((a->holders_buf = strdup(s)) == NULL)
-		return -1;
-	a->n_holders = 0;
-	for (p = strtok_r(a->holders_buf, ",", &save); p != NULL;
-	     p = strtok_r(NULL, ",", &save)) {
-		if (a->n_holders == CUSTODY_MAX_HOLDERS || *p == '\0')
-			return -1;
-		a->holders[a->n_holders++] = p;
-	}
-	return a->n_holders > 0 ? 0 : -1;
-}
-
-static int
 parse_args(int argc, char **argv, struct cer_args *a)
 {
 	static const struct option opts[] = {
-	    {"custody", required_argument, NULL, 'c'},
-	    {"holders", required_argument, NULL, 'H'},
+	    CLI_QUORUM_LONGOPTS,
 	    {"holder", required_argument, NULL, 'O'},
-	    {"pin-source", required_argument, NULL, 'p'},
-	    {"allow-final-try", no_argument, NULL, 'F'},
-	    {"pinentry", optional_argument, NULL, 'E'},
 	    {"yes", no_argument, NULL, 'y'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"transcript", required_argument, NULL, 't'},
-	    {"module", required_argument, NULL, 'm'},
-	    {"wait", required_argument, NULL, 'w'},
 	    {"address", required_argument, NULL, 'A'},
 	    {"ca-cert", required_argument, NULL, 'C'},
 	    {"ca-path", required_argument, NULL, 'P'},
@@ -172,66 +136,26 @@ parse_args(int argc, char **argv, struct cer_args *a)
 	    {"seal-envelope", required_argument, NULL, 1001},
 	    {"envelope-label", required_argument, NULL, 1002},
 	    {"envelope-holders", required_argument, NULL, 1003},
-	    {"hsm-module", required_argument, NULL, 1004},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *verb = "ceremony";
 	unsigned v;
-	int ch;
+	int ch, r;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if ((r = cli_quorum_option(&a->q, verb, ch, optarg)) >= 0) {
+			if (r != 0)
+				return r;
+			continue;
+		}
 		switch (ch) {
-		case 'c':
-			a->custody = optarg;
-			break;
-		case 'H':
-			if (split_holders(a, optarg) != 0)
-				return cli_usage_error(verb,
-				    "--holders wants NAME,NAME,... (at most %d)",
-				    CUSTODY_MAX_HOLDERS);
-			break;
 		case 'O':
 			a->holder_one = optarg;
 			break;
-		case 'p':
-			if (cli_pin_source_add(optarg, a->pins, &a->n_pins,
-			        CUSTODY_MAX_HOLDERS) != 0)
-				return cli_usage_error(verb,
-				    "--pin-source wants NAME=file:PATH or "
-				    "NAME=fd:N");
-			break;
-		case 'F':
-			a->allow_final_try = 1;
-			break;
-		case 'E':
-			a->pinentry = optarg != NULL ? optarg : "";
-			break;
 		case 'y':
 			a->yes = 1;
-			break;
-		case 'j':
-			a->json = 1;
-			break;
-		case 't':
-			a->transcript = optarg;
-			break;
-		case 'm':
-			if (a->n_modules ==
-			    sizeof(a->modules) / sizeof(a->modules[0]))
-				return cli_usage_error(
-				    verb, "too many --module");
-			a->modules[a->n_modules++] = optarg;
-			/* One --module serves every holder; several only
-			 * allow the custody file's module-path values. */
-			a->module = a->n_modules == 1 ? optarg : NULL;
-			break;
-		case 'w':
-			if (cli_parse_uint(optarg, 1, 86400 * 7, &v) != 0)
-				return cli_usage_error(
-				    verb, "--wait wants seconds");
-			a->wait_s = (long)v;
 			break;
 		case 'A':
 			a->vcfg.address = optarg;
@@ -290,9 +214,6 @@ parse_args(int argc, char **argv, struct cer_args *a)
 		case 1003:
 			a->env_holders = optarg;
 			break;
-		case 1004:
-			a->hsm_module = optarg;
-			break;
 		case 'h':
 			cli_help(ceremony_help);
 			return -1;
@@ -303,9 +224,9 @@ parse_args(int argc, char **argv, struct cer_args *a)
 	if (optind != argc)
 		return cli_usage_error(
 		    verb, "unexpected argument '%s'", argv[optind]);
-	if (a->custody == NULL)
+	if (a->q.custody == NULL)
 		return cli_usage_error(verb, "--custody FILE is required");
-	if (a->holder_one != NULL && a->holders_buf != NULL)
+	if (a->holder_one != NULL && a->q.holders_buf != NULL)
 		return cli_usage_error(
 		    verb, "--holder and --holders exclude each other");
 	return 0;
@@ -353,7 +274,7 @@ cer_begin(
 	int r;
 
 	run->a = a;
-	ui_init(&run->ui, a->json);
+	ui_init(&run->ui, a->q.json);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: blocking waits end */
 	sigemptyset(&sa.sa_mask);
@@ -361,36 +282,25 @@ cer_begin(
 	sigaction(SIGTERM, &sa, NULL);
 	ceremony_json_init();
 	run->detail[0] = '\0';
-	r = custody_load(a->custody, &run->cs, run->detail);
+	r = custody_load(a->q.custody, &run->cs, run->detail);
 	if (r != KQ_OK)
-		return cer_fail(run, r, "%s: %s%s%s", a->custody,
+		return cer_fail(run, r, "%s: %s%s%s", a->q.custody,
 		    kq_strerror(r), run->detail[0] ? ": " : "", run->detail);
-	if (a->transcript != NULL)
+	if (a->q.transcript != NULL)
 		snprintf(
-		    run->tr_path, sizeof(run->tr_path), "%s", a->transcript);
+		    run->tr_path, sizeof(run->tr_path), "%s", a->q.transcript);
 	else
 		snprintf(run->tr_path, sizeof(run->tr_path), "%s.transcript",
-		    a->custody);
+		    a->q.custody);
 	if ((r = transcript_open(run->tr_path, &run->tr, run->detail)) != KQ_OK)
 		return cer_fail(run, r, "transcript %s: %s%s%s", run->tr_path,
 		    kq_strerror(r), run->detail[0] ? ": " : "", run->detail);
 	if (a->holder_one != NULL) {
-		a->holders[0] = a->holder_one;
-		a->n_holders = 1;
+		a->q.holders[0] = a->holder_one;
+		a->q.n_holders = 1;
 	}
 	run->o.op = op;
-	run->o.module = a->module;
-	run->o.modules = a->modules;
-	run->o.n_modules = a->n_modules;
-	if (a->holder_one != NULL || a->holders_buf != NULL) {
-		run->o.holders = a->holders;
-		run->o.n_holders = a->n_holders;
-	}
-	run->o.pins = a->pins;
-	run->o.n_pins = a->n_pins;
-	run->o.allow_final_try = a->allow_final_try;
-	run->o.pinentry = a->pinentry;
-	run->o.wait_s = a->wait_s;
+	cli_quorum_apply(&a->q, &run->o);
 	run->o.stop = &stop_flag;
 	run->o.on_event = ui_event;
 	run->o.event_arg = &run->ui;
@@ -436,7 +346,7 @@ cer_end(struct cer_run *run)
 	vault_client_free(run->vc);
 	transcript_close(run->tr);
 	custody_free(run->cs);
-	free(run->a->holders_buf);
+	cli_quorum_free(&run->a->q);
 }
 
 static int
@@ -510,7 +420,7 @@ open_secret_out(struct cer_run *run, const char *path, int *fd)
 
 	*fd = -1;
 	if (path == NULL) {
-		if (!cli_isatty(STDOUT_FILENO) || run->a->json)
+		if (!cli_isatty(STDOUT_FILENO) || run->a->q.json)
 			return cer_fail(run, KQ_ERR_REFUSE_TTY,
 			    "the token would be printed, but standard output "
 			    "is not a terminal (or --json): give a file "
@@ -658,7 +568,7 @@ do_init(struct cer_run *run)
 			return cer_fail(run, KQ_ERR_EXISTS,
 			    "holder %s already has a share in %s: init makes "
 			    "new keys for a fresh set only",
-			    cs->holders[i].name, a->custody);
+			    cs->holders[i].name, a->q.custody);
 	if ((ret = vault_state(run, &st)) != 0)
 		return ret;
 	if (st.initialized)
@@ -707,11 +617,12 @@ do_init(struct cer_run *run)
 	 * keys that exist nowhere else: after sys/init, writing the set must
 	 * not fail for lack of space.
 	 */
-	snprintf(rescue, sizeof(rescue), "%s.rescue-%ld", a->custody,
+	snprintf(rescue, sizeof(rescue), "%s.rescue-%ld", a->q.custody,
 	    (long)getpid());
 	run->detail[0] = '\0';
 	if ((r = init_room(cs, keys, &room, run->detail)) != KQ_OK ||
-	    (r = kq_file_reserve(&main_rv, a->custody, room, 0600)) != KQ_OK ||
+	    (r = kq_file_reserve(&main_rv, a->q.custody, room, 0600)) !=
+	        KQ_OK ||
 	    (r = kq_file_reserve(&rescue_rv, rescue, room, 0600)) != KQ_OK) {
 		kq_file_abandon(&main_rv);
 		ceremony_log(run->tr, cs, "init", "error", NULL, NULL, NULL,
@@ -720,8 +631,8 @@ do_init(struct cer_run *run)
 		    "%s: %s%s%s: the custody file (%zu bytes, twice: with "
 		    "its rescue copy) cannot be reserved beside %s; Vault "
 		    "was not initialised",
-		    a->custody, kq_strerror(r), run->detail[0] ? ": " : "",
-		    run->detail, room, a->custody);
+		    a->q.custody, kq_strerror(r), run->detail[0] ? ": " : "",
+		    run->detail, room, a->q.custody);
 		goto out;
 	}
 	ia.cs = cs;
@@ -778,8 +689,8 @@ do_init(struct cer_run *run)
 	if ((text = custody_dumps(cs, run->detail)) == NULL)
 		r = KQ_ERR_NOMEM;
 	else if ((r = kq_file_commit(&main_rv, text, strlen(text), 1)) != KQ_OK)
-		snprintf(run->detail, sizeof(run->detail), "%s: %s", a->custody,
-		    kq_strerror(r));
+		snprintf(run->detail, sizeof(run->detail), "%s: %s",
+		    a->q.custody, kq_strerror(r));
 	if (r != KQ_OK) {
 		int r2 = text != NULL
 		    ? kq_file_commit(&rescue_rv, text, strlen(text), 0)
@@ -790,7 +701,7 @@ do_init(struct cer_run *run)
 			    "Vault IS initialised and %u shares are sealed, "
 			    "but %s could not be written (%s): the set was "
 			    "saved to %s; move it into place",
-			    ia.sealed, a->custody, run->detail, rescue);
+			    ia.sealed, a->q.custody, run->detail, rescue);
 		else
 			ret = cer_fail(run, r,
 			    "Vault IS initialised and %u shares were sealed, "
@@ -818,7 +729,7 @@ do_init(struct cer_run *run)
 	    "Vault initialised; %zu %s keys sealed to their holders, %u "
 	    "needed; custody set written to %s",
 	    cs->n_holders, recovery ? "recovery" : "unseal", cs->threshold,
-	    a->custody);
+	    a->q.custody);
 	ret = 0;
 out:
 	kq_file_abandon(&main_rv);
@@ -980,7 +891,7 @@ do_generate_root(struct cer_run *run)
 	 */
 	if (a->seal_env != NULL) {
 		if ((ret = cli_envelope_for_root(a->seal_env, a->env_label,
-		         a->env_holders, a->out, a->hsm_module,
+		         a->env_holders, a->out, a->q.hsm_module,
 		         a->nonce == NULL || a->otp_file != NULL, &run->o,
 		         &run->ui, &env)) != 0)
 			return ret;
@@ -1174,12 +1085,12 @@ do_drill(struct cer_run *run)
 	}
 	if (ok > 0) {
 		run->detail[0] = '\0';
-		if ((r = custody_save(cs, run->a->custody, 1, run->detail)) !=
+		if ((r = custody_save(cs, run->a->q.custody, 1, run->detail)) !=
 		    KQ_OK) {
 			ret = cer_fail(run, r,
 			    "the drill passed for %zu holders but %s could not "
 			    "be updated: %s: %s",
-			    ok, run->a->custody, kq_strerror(r), run->detail);
+			    ok, run->a->q.custody, kq_strerror(r), run->detail);
 			goto out;
 		}
 	}
@@ -1248,12 +1159,12 @@ cmd_ceremony(int argc, char **argv)
 		return cli_usage_error(
 		    "ceremony", "unknown ceremony '%s'", sub);
 	if ((ret = parse_args(argc - 1, argv + 1, &a)) != 0) {
-		free(a.holders_buf);
+		cli_quorum_free(&a.q);
 		return ret < 0 ? 0 : ret;
 	}
 	if (strcmp(sub, "drill") == 0 && a.holder_one != NULL) {
-		a.holders[0] = a.holder_one;
-		a.n_holders = 1;
+		a.q.holders[0] = a.holder_one;
+		a.q.n_holders = 1;
 	}
 	ret = cer_begin(&run, &a, sub, strcmp(sub, "drill") != 0);
 	if (ret == 0) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ceremony/ceremony.h"
+#include "cli_quorum.h"
 #include "envelope_cli.h"
 #include "hsm/hsm.h"
 #include "ui.h"
@@ -56,20 +57,9 @@ int env_mem_write(void *arg, const uint8_t *p, size_t n);
 
 /* ---- the ceremony around the hsm-pin set (envelope_run.c) ---- */
 
-#define ENV_MAX_MODULES 16
-
 struct env_args {
-	const char *custody, *transcript, *module, *hsm_module;
-	const char *modules[ENV_MAX_MODULES]; /* --module, repeatable */
-	size_t n_modules;
-	char *holders_buf;
-	const char *holders[CUSTODY_MAX_HOLDERS];
-	size_t n_holders;
-	struct ceremony_pin_source pins[CUSTODY_MAX_HOLDERS];
-	size_t n_pins;
-	int json, allow_final_try, store, have_type;
-	const char *pinentry; /* --pinentry[=PROGRAM]: NULL, "" or a program */
-	long wait_s;
+	struct cli_quorum q; /* the options every quorum ceremony takes */
+	int store, have_type;
 	const char *in, *label, *out, *envelope, *id, *format;
 	enum envelope_content type;
 	int plan_fd; /* where a plan is printed (the real stdout) */

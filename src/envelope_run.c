@@ -316,18 +316,7 @@ prep_opts(struct envelope_prep *p, const struct env_args *a, const char *op,
 {
 	p->ui = ui;
 	p->o.op = op;
-	p->o.module = a->module;
-	p->o.modules = a->modules;
-	p->o.n_modules = a->n_modules;
-	if (a->holders_buf != NULL) {
-		p->o.holders = a->holders;
-		p->o.n_holders = a->n_holders;
-	}
-	p->o.pins = a->pins;
-	p->o.n_pins = a->n_pins;
-	p->o.allow_final_try = a->allow_final_try;
-	p->o.pinentry = a->pinentry;
-	p->o.wait_s = a->wait_s;
+	cli_quorum_apply(&a->q, &p->o);
 	p->o.stop = &env_stop;
 	p->o.on_event = ui_event;
 	p->o.event_arg = ui;
@@ -446,37 +435,10 @@ cli_envelope_for_root(const char *set, const char *label, const char *holders,
 /* ---- option parsing shared by seal-envelope and open-envelope ---- */
 
 static int
-split_holders(struct env_args *a, const char *s)
-{
-	char *q, *save = NULL;
-
-	free(a->holders_buf);
-	if ((a->holders_buf = strdup(s)) == NULL)
-		return -1;
-	a->n_holders = 0;
-	for (q = strtok_r(a->holders_buf, ",", &save); q != NULL;
-	     q = strtok_r(NULL, ",", &save)) {
-		if (a->n_holders == CUSTODY_MAX_HOLDERS)
-			return -1;
-		a->holders[a->n_holders++] = q;
-	}
-	return a->n_holders > 0 ? 0 : -1;
-}
-
-static int
 parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 {
 	static const struct option opts[] = {
-	    {"custody", required_argument, NULL, 'c'},
-	    {"holders", required_argument, NULL, 'H'},
-	    {"pin-source", required_argument, NULL, 'p'},
-	    {"allow-final-try", no_argument, NULL, 'F'},
-	    {"pinentry", optional_argument, NULL, 'E'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"transcript", required_argument, NULL, 't'},
-	    {"module", required_argument, NULL, 'm'},
-	    {"hsm-module", required_argument, NULL, 'M'},
-	    {"wait", required_argument, NULL, 'w'},
+	    CLI_QUORUM_LONGOPTS,
 	    {"in", required_argument, NULL, 'i'},
 	    {"label", required_argument, NULL, 'l'},
 	    {"out", required_argument, NULL, 'o'},
@@ -488,57 +450,16 @@ parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	unsigned v;
-	int ch;
+	int ch, r;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if ((r = cli_quorum_option(&a->q, verb, ch, optarg)) >= 0) {
+			if (r != 0)
+				return r;
+			continue;
+		}
 		switch (ch) {
-		case 'c':
-			a->custody = optarg;
-			break;
-		case 'H':
-			if (split_holders(a, optarg) != 0)
-				return cli_usage_error(
-				    verb, "--holders wants NAME,NAME,...");
-			break;
-		case 'p':
-			if (cli_pin_source_add(optarg, a->pins, &a->n_pins,
-			        CUSTODY_MAX_HOLDERS) != 0)
-				return cli_usage_error(verb,
-				    "--pin-source wants NAME=file:PATH or "
-				    "NAME=fd:N");
-			break;
-		case 'F':
-			a->allow_final_try = 1;
-			break;
-		case 'E':
-			a->pinentry = optarg != NULL ? optarg : "";
-			break;
-		case 'j':
-			a->json = 1;
-			break;
-		case 't':
-			a->transcript = optarg;
-			break;
-		case 'm':
-			if (a->n_modules == ENV_MAX_MODULES)
-				return cli_usage_error(
-				    verb, "too many --module");
-			a->modules[a->n_modules++] = optarg;
-			/* One --module serves every holder; several only
-			 * allow the custody file's module-path values. */
-			a->module = a->n_modules == 1 ? optarg : NULL;
-			break;
-		case 'M':
-			a->hsm_module = optarg;
-			break;
-		case 'w':
-			if (cli_parse_uint(optarg, 1, 86400 * 7, &v) != 0)
-				return cli_usage_error(
-				    verb, "--wait wants seconds");
-			a->wait_s = (long)v;
-			break;
 		case 'i':
 			a->in = optarg;
 			break;
@@ -581,7 +502,7 @@ parse_env_args(const char *verb, int argc, char **argv, struct env_args *a)
 	if (optind != argc)
 		return cli_usage_error(
 		    verb, "unexpected argument '%s'", argv[optind]);
-	if (a->custody == NULL)
+	if (a->q.custody == NULL)
 		return cli_usage_error(
 		    verb, "--custody HSM-PIN-SET is required");
 	return 0;
@@ -599,15 +520,15 @@ run_env_ceremony(int argc, char **argv, int seal)
 
 	memset(&a, 0, sizeof(a));
 	if ((ret = parse_env_args(verb, argc, argv, &a)) != 0) {
-		free(a.holders_buf);
+		cli_quorum_free(&a.q);
 		return ret < 0 ? 0 : ret;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		free(a.holders_buf);
+		cli_quorum_free(&a.q);
 		return cli_fail(verb, KQ_ERR_NOMEM, NULL);
 	}
 	/* Plans print on stdout: ceremony lines go to stderr then. */
-	ui_init(&ui, a.json);
+	ui_init(&ui, a.q.json);
 	catch_signals();
 	a.plan_fd = STDOUT_FILENO;
 	if (!seal && (a.out == NULL || strcmp(a.out, "-") == 0)) {
@@ -616,17 +537,17 @@ run_env_ceremony(int argc, char **argv, int seal)
 		if ((a.plan_fd = dup(STDOUT_FILENO)) < 0 ||
 		    dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
 			free(p);
-			free(a.holders_buf);
+			cli_quorum_free(&a.q);
 			return cli_fail(verb, KQ_ERR_IO, "standard output");
 		}
 	}
 	ceremony_json_init();
 	prep_opts(p, &a, seal ? "seal-envelope" : "open-envelope", &ui);
-	ret = prep_open(p, a.custody, a.transcript, a.hsm_module, seal);
+	ret = prep_open(p, a.q.custody, a.q.transcript, a.q.hsm_module, seal);
 	if (ret == 0)
 		ret = seal ? env_do_seal(p, &a) : env_do_open(p, &a);
 	envelope_cli_free(p);
-	free(a.holders_buf);
+	cli_quorum_free(&a.q);
 	if (a.plan_fd != STDOUT_FILENO) {
 		fflush(stdout);
 		(void)dup2(a.plan_fd, STDOUT_FILENO);
