@@ -68,6 +68,33 @@ cli_usage_error(const char *verb, const char *fmt, ...)
 }
 
 int
+cli_action_dispatch(const char *verb, int argc, char **argv,
+    const struct cli_action *actions, size_t n, const char *help)
+{
+	char list[256];
+	size_t i, used = 0;
+
+	for (i = 0; argc >= 2 && i < n; i++)
+		if (strcmp(argv[1], actions[i].name) == 0)
+			return actions[i].fn(argc - 1, argv + 1);
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return cli_help(help);
+	/* "create, show or enroll" */
+	list[0] = '\0';
+	for (i = 0; i < n && used < sizeof(list); i++)
+		used +=
+		    (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+		        i == 0           ? ""
+		            : i + 1 == n ? " or "
+		                         : ", ",
+		        actions[i].name);
+	if (argc < 2)
+		return cli_usage_error(verb, "%s?", list);
+	return cli_usage_error(verb, "unknown action '%s' (%s)", argv[1], list);
+}
+
+int
 cli_pin_source_add(
     char *arg, struct ceremony_pin_source *pins, size_t *n, size_t max)
 {

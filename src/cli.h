@@ -86,6 +86,20 @@ int cli_pin_source_add(
 /* Write a help text (static, no secrets) to stdout; returns 0. */
 int cli_help(const char *text);
 
+/* A verb's action (keyquorum VERB ACTION ...). */
+struct cli_action {
+	const char *name;
+	int (*fn)(int argc, char **argv); /* argv[0] is the action */
+};
+
+/*
+ * Run the action argv[1] names (of the n in actions) with argc - 1,
+ * argv + 1; --help or -h prints help.  A missing or unknown action is a
+ * usage error naming verb and listing the actions.
+ */
+int cli_action_dispatch(const char *verb, int argc, char **argv,
+    const struct cli_action *actions, size_t n, const char *help);
+
 /* 1 when fd is a terminal. */
 int cli_isatty(int fd);
 

@@ -489,15 +489,12 @@ out:
 int
 cmd_custody(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage_error("custody", "create, show or enroll?");
-	if (strcmp(argv[1], "create") == 0)
-		return custody_create(argc - 1, argv + 1);
-	if (strcmp(argv[1], "show") == 0)
-		return custody_show(argc - 1, argv + 1);
-	if (strcmp(argv[1], "enroll") == 0)
-		return custody_enroll(argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return cli_help(custody_help);
-	return cli_usage_error("custody", "unknown action '%s'", argv[1]);
+	static const struct cli_action actions[] = {
+	    {"create", custody_create},
+	    {"show", custody_show},
+	    {"enroll", custody_enroll},
+	};
+
+	return cli_action_dispatch("custody", argc, argv, actions,
+	    sizeof(actions) / sizeof(actions[0]), custody_help);
 }

@@ -202,13 +202,11 @@ out:
 int
 cmd_envelope(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage_error("envelope", "show or list?");
-	if (strcmp(argv[1], "show") == 0)
-		return envelope_show(argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return envelope_list(argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return cli_help(env_help);
-	return cli_usage_error("envelope", "unknown action '%s'", argv[1]);
+	static const struct cli_action actions[] = {
+	    {"show", envelope_show},
+	    {"list", envelope_list},
+	};
+
+	return cli_action_dispatch("envelope", argc, argv, actions,
+	    sizeof(actions) / sizeof(actions[0]), env_help);
 }

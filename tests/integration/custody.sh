@@ -60,4 +60,16 @@ for v in "custody enroll $C --holder bob" "ceremony drill --custody $C" "ceremon
 		$KQ $v --pin-source "bob=$T/pin"
 	t_grep "... naming the forms it takes" "NAME=file:PATH or NAME=fd:N" "$T/err"
 done
+# The verbs with actions (custody, envelope) share one dispatcher: a
+# missing or unknown action is a usage error that lists the actions.
+t_expect 2 "custody with no action: usage error" "$KQ" custody
+t_grep "... listing the actions" "create, show or enroll\?" "$T/err"
+t_expect 2 "envelope bogus: usage error" "$KQ" envelope bogus
+t_grep "... naming it and listing the actions" "unknown action 'bogus' \(show or list\)" "$T/err"
+# One parser takes the quorum options of every ceremony (src/cli_quorum.c).
+for v in "ceremony drill" "ceremony unseal" "ceremony seal-envelope" "ceremony open-envelope"; do
+	t_expect 2 "$v --holders ',,': usage error" $KQ $v --custody "$C" --holders ,,
+	t_grep "... naming the form" "--holders wants NAME,NAME" "$T/err"
+	t_expect 2 "$v --wait 0: usage error" $KQ $v --custody "$C" --wait 0
+done
 t_done
