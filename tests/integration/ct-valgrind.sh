@@ -8,50 +8,12 @@
 . "$(dirname "$0")/../lib.sh"
 
 CT="$TOP/$B/tests/ct/ct_shamir"
-VG=(valgrind --tool=memcheck --error-exitcode=99 --track-origins=yes
-	--num-callers=12)
-
-if ! command -v valgrind >/dev/null 2>&1; then
-	t_fail "valgrind is installed" "apt-get install valgrind"
-	t_done
-fi
-if [ ! -x "$CT" ]; then
-	t_fail "ct_shamir is built" "$CT missing: make B=$B tests"
-	t_done
-fi
-
-# What the real CPU offers and what valgrind's emulated CPUID offers.
-echo "# kernels on this CPU: $("$CT" --list | tr '\n' ' ')"
-echo "# kernels under valgrind: $("${VG[@]}" -q "$CT" --list 2>/dev/null | tr '\n' ' ')"
-
-"${VG[@]}" "$CT" >"$T/ct.out" 2>"$T/ct.log"
-rc=$?
-sed 's/^/# /' "$T/ct.out" | grep '^# #' | sed 's/^# //'
-checked=$(grep -c '^ok - ct ' "$T/ct.out")
-bad=$(grep -cE 'Conditional jump or move depends on uninitialised value|Use of uninitialised value' "$T/ct.log")
-if [ "$rc" = 0 ] && [ "$bad" = 0 ] && [ "$checked" -gt 0 ] &&
-	! grep -q '^not ok' "$T/ct.out"; then
-	t_ok "ct: split and combine take no secret-dependent branch or address ($checked cases, kernels: $(grep -o 'kernel [a-z0-9-]*: checking' "$T/ct.out" | cut -d' ' -f2 | tr -d : | tr '\n' ' '))"
-else
-	t_fail "ct: split and combine take no secret-dependent branch or address" \
-		"exit $rc, $bad memcheck reports, $checked cases; log: $(grep -A8 -E 'uninitialised|^not ok' "$T/ct.log" "$T/ct.out" | head -c 3000)"
-fi
-grep -o 'kernel [a-z0-9-]*: not offered[^,]*' "$T/ct.out" |
-	sed 's/^/# not checked (valgrind cannot run it): /'
-
+. "$TOP/tests/ct/memcheck.sh"
+ct_need
+ct_check "split and combine take no secret-dependent branch or address"
 # Negative controls: a branch and a table index on a secret byte.
-neg() { # NAME FLAG EXPECTED-REPORT FUNCTION
-	"${VG[@]}" "$CT" "$2" >"$T/neg.out" 2>"$T/neg.log"
-	local nrc=$?
-	if [ "$nrc" = 99 ] && grep -q "$3" "$T/neg.log" && grep -q "$4" "$T/neg.log"; then
-		t_ok "ct negative control: $1 is reported"
-	else
-		t_fail "ct negative control: $1 is reported" \
-			"exit $nrc; log: $(head -c 1500 "$T/neg.log")"
-	fi
-}
-neg "secret-dependent branch" --negative-branch \
+ct_neg ct "secret-dependent branch" --negative-branch \
 	'Conditional jump or move depends on uninitialised value' ct_leak_branch
-neg "secret-dependent table index" --negative-index \
+ct_neg ct "secret-dependent table index" --negative-index \
 	'Use of uninitialised value of size' ct_leak_index
 t_done
