@@ -241,6 +241,45 @@ test_random_threads(void **state)
 	free(d);
 }
 
+/*
+ * A new thread's first small requests go straight to getrandom(2), the
+ * later ones come from its ChaCha20 pool: 48 requests of 512 bytes cross
+ * from one to the other.  No 16-byte block repeats anywhere, and each
+ * side's bytes are flat (chi-square over 256 cells).
+ */
+#define SMALL_N 48
+#define SMALL_LEN 512
+
+static void *
+small_thread(void *arg)
+{
+	uint8_t *buf = arg;
+	int i, r = KQ_OK;
+
+	for (i = 0; i < SMALL_N && r == KQ_OK; i++)
+		r = kq_random(buf + (size_t)i * SMALL_LEN, SMALL_LEN);
+	return r == KQ_OK ? buf : NULL;
+}
+
+static void
+test_random_small_direct_then_pool(void **state)
+{
+	uint8_t *buf = calloc(SMALL_N, SMALL_LEN);
+	pthread_t th;
+	void *res = NULL;
+	size_t direct = 16 * SMALL_LEN, all = SMALL_N * SMALL_LEN;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(pthread_create(&th, NULL, small_thread, buf), 0);
+	assert_int_equal(pthread_join(th, &res), 0);
+	assert_ptr_equal(res, buf);
+	assert_false(repeats_block(buf, all));
+	assert_true(chi2(buf, direct) < 2 * 255 + 200);
+	assert_true(chi2(buf + direct, all - direct) < 2 * 255 + 200);
+	free(buf);
+}
+
 /* ---- the loader ------------------------------------------------------- */
 
 static void
@@ -310,6 +349,7 @@ main(void)
 	    cmocka_unit_test(test_random_across_reseed),
 	    cmocka_unit_test(test_random_fork_differs),
 	    cmocka_unit_test(test_random_threads),
+	    cmocka_unit_test(test_random_small_direct_then_pool),
 	    cmocka_unit_test(test_dl_load_resolves),
 	    cmocka_unit_test(test_dl_load_missing_library),
 	    cmocka_unit_test(test_dl_load_missing_symbol),
