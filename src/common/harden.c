@@ -102,9 +102,11 @@ kq_page_mapped(uintptr_t page, unsigned char *vec)
  * the process has touched, at most KQ_SCRUB_STACK_BYTES; or the most if
  * mincore(2) cannot tell.  A page the process never touched is not
  * resident and holds nothing; wiping it would only fault it in (64 page
- * faults cost about 0.25 ms, a third of a short verb's whole run).  The
- * stack mapping is one range that grows down, so its lowest mapped page
- * is found by bisection, then one mincore(2) gives residency.
+ * faults cost about 0.25 ms here, a fifth of a short split's whole run).
+ * The stack mapping is one range that grows down, so its lowest mapped
+ * page is found by bisection, then one mincore(2) gives residency.  Pages
+ * are taken as 4 KiB (x86-64): with larger ones mincore(2) refuses the
+ * alignment (EINVAL) and the whole KQ_SCRUB_STACK_BYTES is wiped.
  */
 static size_t
 kq_stack_depth(uintptr_t top)
