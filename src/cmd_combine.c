@@ -34,7 +34,7 @@ struct share_in {
 	size_t line;
 };
 
-/* Does line hold anything but blanks? */
+/* 1 when line holds nothing but spaces and tabs. */
 static int
 combine_blank(const uint8_t *line, size_t len)
 {
