@@ -187,9 +187,8 @@ write_encoded(int fd, enum cli_fmt f, const uint8_t *p, size_t n, size_t count,
 		return r;
 	}
 	if (scratch == NULL || scratch_len < line_size(f, n, nl) + 1) {
-		scratch_len = count == 1
-		    ? line_size(f, n, nl) + 1
-		    : cli_encoded_lines_scratch(f, n, count);
+		/* Enough for one line with its newline, whatever nl. */
+		scratch_len = cli_encoded_lines_scratch(f, n, count);
 		if ((own = kq_secalloc(scratch_len)) == NULL)
 			return KQ_ERR_NOMEM;
 		scratch = own;

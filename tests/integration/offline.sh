@@ -53,6 +53,18 @@ done
 head -c 64 /dev/urandom >"$T/s64"
 "$KQ" split -t 255 -n 255 --secret-file "$T/s64" | "$KQ" combine --in base64 >"$T/g64" 2>"$T/err"
 cmp -s "$T/s64" "$T/g64" && t_ok "255-of-255 round trip" || t_fail "255-of-255 round trip" "$(cat "$T/err")"
+# Output past one write's batch (64 KiB): 255 hex lines of 2050 characters
+# go out in several writes; none may be lost, cut or doubled at a boundary.
+head -c 1024 /dev/urandom >"$T/s1k"
+"$KQ" split -t 2 -n 255 --out hex --secret-file "$T/s1k" >"$T/big" 2>"$T/err"
+if [ "$(wc -l <"$T/big")" = 255 ] && ! grep -vqE '^[0-9a-f]{2050}$' "$T/big" &&
+	[ "$(cut -c2049-2050 "$T/big" | sort -u | wc -l)" = 255 ]; then
+	t_ok "split of 523 KB of lines: 255 whole lines, distinct x"
+else
+	t_fail "split of 523 KB of lines: 255 whole lines, distinct x" "$(wc -l <"$T/big") lines; $(head -c 300 "$T/err")"
+fi
+sed -n '1p;255p' "$T/big" | "$KQ" combine --in hex >"$T/g1k" 2>"$T/err"
+cmp -s "$T/s1k" "$T/g1k" && t_ok "... and its first and last lines combine" || t_fail "... and its first and last lines combine" "$(cat "$T/err")"
 
 # ---- Vault's own shares ----------------------------------------------
 python3 - "$vec_shamir" "$T" <<'PY'
